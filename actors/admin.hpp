@@ -1,0 +1,24 @@
+#pragma once
+// The admin actor owns the admin listener (ADMIN_HOST:ADMIN_PORT) and answers its API:
+// probes (/healthz, /readyz), /admin/status, /admin/reload, /admin/routes, /admin/config.
+// Reloads go to the registry like every other trigger; answers come from the registry's
+// served state, so what status reports is what the front serves.
+#include <caf/fwd.hpp>
+
+#include "actors/http_front.hpp"
+#include "actors/registry.hpp"
+#include "http/admin_handler.hpp"
+
+namespace aitools {
+
+using admin_actor = caf::typed_actor<
+    // Bind and serve the admin listener.
+    caf::replies_to<start_atom, http::ListenerOptions>::with<ListenResult>,
+    // Readiness for /readyz: true once serving, false while draining.
+    caf::reacts_to<ready_atom, bool>,
+    // One admin request from the listener.
+    caf::reacts_to<http::AdminCallPtr>>;
+
+admin_actor spawn_admin(caf::actor_system& system, registry_actor registry);
+
+}  // namespace aitools

@@ -1,0 +1,59 @@
+#include "actors/config_actor.hpp"
+
+#include <caf/all.hpp>
+
+#include "util/log.hpp"
+
+namespace aitools {
+
+namespace {
+
+struct ConfigState {
+  config::ConfigSnapshotPtr running;  // the startup snapshot: restart-only keys come from it
+  ConfigLoadPtr current;              // the last answer
+  static inline const char* name = "aitools.config";
+};
+
+ConfigLoadPtr load(const ConfigState& state) {
+  const auto& running = *state.running;
+  auto result = config::load_config(running.path, running.overrides, running.environment);
+  auto answer = std::make_shared<ConfigLoad>();
+  if (!result.ok()) {
+    answer->config = state.current->config;  // keep serving the last good snapshot
+    answer->error = log::join(result.errors, "; ");
+    answer->restart_required = state.current->restart_required;
+    return answer;
+  }
+  auto snapshot = std::make_shared<config::ConfigSnapshot>(*result.snapshot);
+  answer->restart_required = config::restart_required(running.settings, snapshot->settings);
+  snapshot->settings = config::pin_restart_keys(snapshot->settings, running.settings);
+  answer->config = std::move(snapshot);
+  return answer;
+}
+
+config_actor::behavior_type config_behavior(config_actor::stateful_pointer<ConfigState> self,
+                                            config::ConfigSnapshotPtr initial) {
+  self->state.running = initial;
+  auto first = std::make_shared<ConfigLoad>();
+  first->config = std::move(initial);
+  self->state.current = std::move(first);
+  return {
+      [=](load_atom) -> ConfigLoadPtr {
+        auto answer = load(self->state);
+        if (answer->error && answer->error != self->state.current->error)
+          log::error("config_rejected", {{"file", self->state.running->path},
+                                         {"error", *answer->error}});
+        self->state.current = answer;
+        return answer;
+      },
+      [=](caf::get_atom) { return self->state.current->config; },
+  };
+}
+
+}  // namespace
+
+config_actor spawn_config_actor(caf::actor_system& system, config::ConfigSnapshotPtr initial) {
+  return system.spawn(config_behavior, std::move(initial));
+}
+
+}  // namespace aitools

@@ -1,0 +1,80 @@
+#include "actors/http_front.hpp"
+
+#include <caf/all.hpp>
+
+#include "util/log.hpp"
+
+namespace aitools {
+
+namespace {
+
+using std::chrono::steady_clock;
+
+struct FrontState {
+  std::shared_ptr<http::FrontShared> shared = std::make_shared<http::FrontShared>();
+  // Declared after `shared`, so destroyed first: the endpoint stops before what it uses goes.
+  http::EndpointPtr endpoint;
+  caf::typed_response_promise<int64_t> drain_promise;
+  steady_clock::time_point drain_deadline;
+  static inline const char* name = "aitools.http_front";
+};
+
+using front_pointer = http_front_actor::stateful_pointer<FrontState>;
+
+void poll_drain(front_pointer self) {
+  auto& st = self->state;
+  const int64_t in_flight = st.shared->in_flight.load();
+  if (in_flight <= 0 || steady_clock::now() >= st.drain_deadline) {
+    st.drain_promise.deliver(std::max<int64_t>(in_flight, 0));
+    return;
+  }
+  // Polling a counter the reactor threads decrement: cheap, and only while shutting down.
+  self->delayed_send(self, std::chrono::milliseconds(2), tick_atom::value);
+}
+
+http_front_actor::behavior_type front_behavior(front_pointer self, registry_actor registry,
+                                               http::ListenerOptions options, ServedStatePtr initial) {
+  self->state.shared->deferred = caf::actor_cast<caf::actor>(self);
+  self->state.shared->publish(std::move(initial));
+  self->request(registry, caf::infinite, subscribe_atom::value,
+                caf::actor_cast<state_subscriber>(self))
+      .then([=](ServedStatePtr state) {
+        if (state) self->state.shared->publish(std::move(state));
+      });
+  return {
+      [=](publish_atom, ServedStatePtr state) {
+        const uint64_t generation = state->generation;
+        self->state.shared->publish(std::move(state));
+        return generation;
+      },
+      [=](start_atom) {
+        auto listener = http::listen(options, std::make_shared<http::FrontHandler>(self->state.shared));
+        self->state.endpoint = std::move(listener.endpoint);
+        return ListenResult{listener.port, listener.error};
+      },
+      [=](drain_atom) {
+        auto& st = self->state;
+        st.shared->draining = true;
+        const auto grace = std::atomic_load(&st.shared->state)->config->settings.shutdown_grace;
+        st.drain_promise = self->make_response_promise<int64_t>();
+        st.drain_deadline = steady_clock::now() + grace;
+        log::info("draining", {{"in_flight", std::to_string(st.shared->in_flight.load())},
+                               {"grace_ms", std::to_string(grace.count())}});
+        poll_drain(self);
+        return st.drain_promise;
+      },
+      [=](tick_atom) { poll_drain(self); },
+      [=](respond_atom, const http::DeferredResponsePtr& deferred) {
+        http::send_deferred(*deferred);
+      },
+  };
+}
+
+}  // namespace
+
+http_front_actor spawn_http_front(caf::actor_system& system, registry_actor registry,
+                                  http::ListenerOptions options, ServedStatePtr initial) {
+  return system.spawn(front_behavior, std::move(registry), std::move(options), std::move(initial));
+}
+
+}  // namespace aitools

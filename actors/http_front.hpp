@@ -1,0 +1,41 @@
+#pragma once
+// The HTTP front actor owns the main listener (a Pistache endpoint). It follows the served
+// state published by the registry and hands each snapshot to the request handlers; it sends
+// delayed responses; and on shutdown it drains: new requests get 503, requests in flight
+// finish (up to SHUTDOWN_GRACE_MS).
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/registry.hpp"
+#include "http/front_handler.hpp"
+#include "http/pistache_adapter.hpp"
+
+namespace aitools {
+
+// The answer to start_atom: the bound port, or why binding failed.
+struct ListenResult {
+  uint16_t port = 0;
+  std::string error;
+};
+
+using http_front_actor = state_subscriber::extend<
+    // Bind and serve.
+    caf::replies_to<start_atom>::with<ListenResult>,
+    // Refuse new requests with 503 and wait for those in flight, at most SHUTDOWN_GRACE_MS;
+    // answers how many were still in flight when it gave up (0 when all finished).
+    caf::replies_to<drain_atom>::with<int64_t>,
+    // A delayed response that is due.
+    caf::reacts_to<respond_atom, http::DeferredResponsePtr>,
+    // Internal: drain progress check.
+    caf::reacts_to<tick_atom>>;
+
+http_front_actor spawn_http_front(caf::actor_system& system, registry_actor registry,
+                                  http::ListenerOptions options, ServedStatePtr initial);
+
+}  // namespace aitools
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ListenResult)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::http::ListenerOptions)

@@ -1,0 +1,209 @@
+#include "actors/registry.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/debouncer.hpp"
+#include "actors/service_set.hpp"
+#include "util/log.hpp"
+
+namespace aitools {
+
+namespace {
+
+using std::chrono::steady_clock;
+
+struct RegistryState {
+  std::unique_ptr<ServiceSet> services;
+  config_actor config;
+  std::string services_dir;
+  Debouncer debouncer{std::chrono::milliseconds(50)};
+  bool timer_armed = false;
+  std::vector<state_subscriber> subscribers;
+
+  bool running = false;    // a pass is between start and the last subscriber's answer
+  bool scheduled = false;  // a run_atom is on its way
+  bool pending = false;    // a pass is wanted
+  Trigger pending_trigger = Trigger::startup;
+  std::vector<caf::typed_response_promise<ReloadReportPtr>> waiting;  // for the pending pass
+  std::vector<caf::typed_response_promise<ReloadReportPtr>> in_pass;  // for the running pass
+  size_t acks_outstanding = 0;
+
+  static inline const char* name = "aitools.registry";
+};
+
+using registry_pointer = registry_actor::stateful_pointer<RegistryState>;
+
+void log_pass(const ReloadReport& report) {
+  std::vector<std::string> errors;
+  for (const auto& e : report.errors) errors.push_back(e.file + ": " + e.error);
+  const bool notable = report.changed || !report.errors.empty() || report.config_error ||
+                       !report.restart_required.empty();
+  log::write(notable ? config::LogLevel::info : config::LogLevel::debug, "reload",
+             {{"trigger", to_string(report.trigger)},
+              {"generation", std::to_string(report.generation)},
+              {"changed", report.changed ? "true" : "false"},
+              {"duration_ms", std::to_string(report.duration.count() / 1000.0)},
+              {"added", log::join(report.added)},
+              {"removed", log::join(report.removed)},
+              {"updated", log::join(report.updated)},
+              {"errors", log::join(errors, "; ")},
+              {"config_error", report.config_error.value_or("")},
+              {"restart_required", log::join(report.restart_required)}});
+}
+
+void schedule_pass(registry_pointer self, Trigger trigger) {
+  auto& st = self->state;
+  if (!st.pending) st.pending_trigger = trigger;
+  st.pending = true;
+  // Through the mailbox, so requests already queued join this pass.
+  if (!st.running && !st.scheduled) {
+    st.scheduled = true;
+    self->send(self, run_atom::value);
+  }
+}
+
+void finish_pass(registry_pointer self, const ReloadReportPtr& report) {
+  auto& st = self->state;
+  for (auto& promise : st.in_pass) promise.deliver(report);
+  st.in_pass.clear();
+  st.running = false;
+  if (st.pending && !st.scheduled) {
+    st.scheduled = true;
+    self->send(self, run_atom::value);
+  }
+}
+
+void publish(registry_pointer self, const ServedStatePtr& state, const ReloadReportPtr& report) {
+  auto& st = self->state;
+  if (st.subscribers.empty()) return finish_pass(self, report);
+  st.acks_outstanding = st.subscribers.size();
+  auto acked = [=] {
+    if (--self->state.acks_outstanding == 0) finish_pass(self, report);
+  };
+  for (auto& subscriber : st.subscribers) {
+    self->request(subscriber, std::chrono::seconds(5), publish_atom::value, state)
+        .then([=](uint64_t) { acked(); },
+              [=](caf::error& err) {
+                log::warn("publish_failed", {{"error", self->system().render(err)}});
+                acked();
+              });
+  }
+}
+
+void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point started,
+                const ConfigLoadPtr& load) {
+  auto& st = self->state;
+  std::vector<ManifestFile> files;
+  std::string dir_error;
+  if (!read_services_dir(st.services_dir, files, dir_error)) {
+    // An unreadable directory must not read as "every file deleted": keep serving.
+    auto report = std::make_shared<ReloadReport>();
+    if (st.services->state()) *report = st.services->state()->last_reload;
+    report->trigger = trigger;
+    report->changed = false;
+    report->errors = {{st.services_dir, dir_error}};
+    log::error("reload_failed", {{"trigger", to_string(trigger)}, {"error", dir_error}});
+    return finish_pass(self, report);
+  }
+  const auto previous_level = st.services->state() ? st.services->state()->config->settings.log_level
+                                                   : log::level();
+  auto outcome = st.services->apply(*load, files, trigger, started);
+  const auto& settings = outcome.state->config->settings;
+  if (settings.log_level != previous_level) log::set_level(settings.log_level);
+  st.debouncer.set_window(settings.reload_debounce);
+  auto report = std::make_shared<ReloadReport>(outcome.state->last_reload);
+  log_pass(*report);
+  if (outcome.published_change) return publish(self, outcome.state, report);
+  finish_pass(self, report);
+}
+
+void start_pass(registry_pointer self) {
+  auto& st = self->state;
+  st.running = true;
+  st.pending = false;
+  st.in_pass = std::move(st.waiting);
+  st.waiting.clear();
+  const Trigger trigger = st.pending_trigger;
+  const auto started = steady_clock::now();
+  self->request(st.config, caf::infinite, load_atom::value)
+      .then([=](ConfigLoadPtr load) { apply_pass(self, trigger, started, load); },
+            [=](caf::error& err) {
+              // Without the config actor, re-apply the config in force.
+              auto load = std::make_shared<ConfigLoad>();
+              const auto& current = self->state.services->state();
+              if (!current) {
+                log::error("config_unavailable", {{"error", self->system().render(err)}});
+                return finish_pass(self, std::make_shared<ReloadReport>());
+              }
+              load->config = current->config;
+              load->error = "config actor unavailable: " + self->system().render(err);
+              apply_pass(self, trigger, started, load);
+            });
+}
+
+void arm_timer(registry_pointer self) {
+  auto& st = self->state;
+  const auto deadline = st.debouncer.deadline();
+  if (st.timer_armed || !deadline) return;
+  st.timer_armed = true;
+  const auto delay = std::max(steady_clock::duration::zero(), *deadline - steady_clock::now());
+  self->delayed_send(self, delay, tick_atom::value);
+}
+
+registry_actor::behavior_type registry_behavior(registry_pointer self, config_actor config,
+                                                std::string services_dir,
+                                                const services::Catalog* catalog) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.services_dir = services_dir;
+  st.services = std::make_unique<ServiceSet>(*catalog, std::move(services_dir));
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const state_subscriber& s) { return s.address() == down.source; }),
+               subs.end());
+  });
+  return {
+      [=](reload_atom, Trigger trigger) {
+        auto promise = self->make_response_promise<ReloadReportPtr>();
+        self->state.waiting.push_back(promise);
+        schedule_pass(self, trigger);
+        return promise;
+      },
+      [=](changed_atom) {
+        if (self->state.debouncer.on_change(steady_clock::now())) {
+          schedule_pass(self, Trigger::file);
+        } else {
+          arm_timer(self);
+        }
+      },
+      [=](rescan_atom) { schedule_pass(self, Trigger::rescan); },
+      [=](tick_atom) {
+        self->state.timer_armed = false;
+        if (self->state.debouncer.take_due(steady_clock::now())) {
+          schedule_pass(self, Trigger::file);
+        } else {
+          arm_timer(self);
+        }
+      },
+      [=](run_atom) {
+        self->state.scheduled = false;
+        if (!self->state.running && self->state.pending) start_pass(self);
+      },
+      [=](caf::get_atom) { return self->state.services->state(); },
+      [=](subscribe_atom, state_subscriber subscriber) {
+        self->monitor(subscriber);
+        self->state.subscribers.push_back(std::move(subscriber));
+        return self->state.services->state();
+      },
+  };
+}
+
+}  // namespace
+
+registry_actor spawn_registry(caf::actor_system& system, config_actor config,
+                              std::string services_dir, const services::Catalog& catalog) {
+  return system.spawn(registry_behavior, std::move(config), std::move(services_dir), &catalog);
+}
+
+}  // namespace aitools

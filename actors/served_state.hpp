@@ -1,0 +1,73 @@
+#pragma once
+// The immutable values the registry publishes: what one generation serves, and the report
+// of one reload pass. Actors pass them as shared_ptr<const ...>; nobody mutates them.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "http/route_table.hpp"
+
+namespace aitools {
+
+// What asked for a reload pass.
+enum class Trigger : uint8_t { startup, file, signal, admin, message, rescan };
+const char* to_string(Trigger trigger);
+
+struct ServiceStatus {
+  enum class State : uint8_t { active, quarantined, disabled };
+  std::string name;  // key in /admin/status; a name-conflict loser is keyed by its file name
+  std::string file;
+  State state = State::active;
+  size_t routes = 0;  // routes served for it now (its last good version while quarantined)
+  std::string error;  // why it is quarantined
+  bool operator==(const ServiceStatus& o) const {
+    return name == o.name && file == o.file && state == o.state && routes == o.routes &&
+           error == o.error;
+  }
+};
+const char* to_string(ServiceStatus::State state);
+
+struct FileError {
+  std::string file;
+  std::string error;
+};
+
+struct ReloadReport {
+  uint64_t generation = 0;  // generation in force after the pass
+  bool changed = false;     // whether the pass produced a new generation
+  Trigger trigger = Trigger::startup;
+  std::chrono::system_clock::time_point at;
+  std::chrono::microseconds duration{0};
+  std::vector<std::string> added, removed, updated;  // service names
+  std::vector<FileError> errors;                     // every file currently in error
+  std::vector<std::string> restart_required;         // config keys changed but not applied
+  std::optional<std::string> config_error;           // the env file's error, if any
+};
+using ReloadReportPtr = std::shared_ptr<const ReloadReport>;
+
+struct ServedState {
+  uint64_t generation = 0;
+  http::RouteTablePtr routes;
+  config::ConfigSnapshotPtr config;  // the config in force
+  std::string services_dir;
+  std::vector<ServiceStatus> services;  // sorted by name
+  std::optional<std::string> config_error;
+  std::vector<std::string> restart_required;
+  ReloadReport last_reload;
+};
+using ServedStatePtr = std::shared_ptr<const ServedState>;
+
+// The config actor's answer to a load: the config to apply (the last good one when the file
+// is invalid, with restart-only keys pinned to their running values) and what went wrong.
+struct ConfigLoad {
+  config::ConfigSnapshotPtr config;
+  std::optional<std::string> error;
+  std::vector<std::string> restart_required;
+};
+using ConfigLoadPtr = std::shared_ptr<const ConfigLoad>;
+
+}  // namespace aitools

@@ -1,0 +1,120 @@
+#include "actors/server.hpp"
+
+#include <filesystem>
+
+#include <caf/all.hpp>
+
+#include "util/log.hpp"
+
+namespace aitools {
+
+namespace {
+
+// Runs one request from outside any actor and waits for its answer. The scoped actor lives
+// only inside this call: a live scoped_actor would block actor_system shutdown.
+template <class Result, class Handle, class... Ts>
+bool ask(caf::actor_system& system, const Handle& dest, Result& result, std::string& error,
+         Ts&&... xs) {
+  caf::scoped_actor self{system};
+  bool ok = false;
+  self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+      .receive([&](Result& answer) { result = std::move(answer); ok = true; },
+               [&](caf::error& err) { error = system.render(err); });
+  return ok;
+}
+
+template <class Handle>
+void stop_actor(caf::actor_system& system, const Handle& handle) {
+  if (!handle) return;
+  caf::scoped_actor self{system};
+  self->monitor(handle);
+  self->send_exit(handle, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+}
+
+}  // namespace
+
+std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigSnapshotPtr config,
+                                      std::string& error) {
+  std::unique_ptr<Server> server(new Server(system));
+  auto& h = server->handles_;
+  const auto settings = config->settings;
+  const std::string services_dir = config::resolve_services_dir(*config);
+  auto fail = [&](std::string message) {
+    error = std::move(message);
+    server->stop();
+    return nullptr;
+  };
+  std::error_code ec;
+  if (!std::filesystem::is_directory(services_dir, ec))
+    return fail(services_dir + ": services directory does not exist or is not a directory");
+
+  h.config = spawn_config_actor(system, config);
+  log::info("startup", {{"step", "config"}, {"file", config->path}});
+
+  h.registry = spawn_registry(system, h.config, services_dir, services::Catalog::builtin());
+  ReloadReportPtr report;
+  if (!ask(system, h.registry, report, error, reload_atom::value, Trigger::startup))
+    return fail("first load failed: " + error);
+  ServedStatePtr state;
+  ask(system, h.registry, state, error, caf::get_atom::value);
+  log::info("startup", {{"step", "registry"}, {"dir", services_dir},
+                        {"generation", std::to_string(state->generation)},
+                        {"routes", std::to_string(state->routes->routes().size())},
+                        {"quarantined", std::to_string(report->errors.size())}});
+
+  h.front = spawn_http_front(system, h.registry,
+                             {settings.service_host, settings.service_port, settings.http_threads,
+                              settings.max_request_bytes},
+                             state);
+  ListenResult listened;
+  ask(system, h.front, listened, error, start_atom::value);
+  if (!listened.error.empty()) return fail(listened.error);
+  server->port_ = listened.port;
+  log::info("startup", {{"step", "http"}, {"host", settings.service_host},
+                        {"port", std::to_string(listened.port)},
+                        {"threads", std::to_string(settings.http_threads)}});
+
+  h.watcher = spawn_watcher(system, h.registry, state);
+  log::info("startup", {{"step", "watcher"},
+                        {"hot_reload", settings.hot_reload_enable ? "true" : "false"}});
+
+  if (settings.admin_port != 0) {
+    h.admin = spawn_admin(system, h.registry);
+    ask(system, h.admin, listened, error, start_atom::value,
+        http::ListenerOptions{settings.admin_host, settings.admin_port, 1, 64 * 1024});
+    if (!listened.error.empty()) return fail(listened.error);
+    server->admin_port_ = listened.port;
+    caf::anon_send(h.admin, ready_atom::value, true);
+    log::info("startup", {{"step", "admin"}, {"host", settings.admin_host},
+                          {"port", std::to_string(listened.port)}});
+  }
+  return server;
+}
+
+Server::~Server() { stop(); }
+
+void Server::reload(Trigger trigger) {
+  caf::anon_send(handles_.registry, reload_atom::value, trigger);
+}
+
+void Server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  auto& h = handles_;
+  if (h.admin) caf::anon_send(h.admin, ready_atom::value, false);
+  if (h.front) {
+    int64_t cut_off = 0;
+    std::string error;
+    ask(system_, h.front, cut_off, error, drain_atom::value);
+    log::info("drained", {{"cut_off", std::to_string(cut_off)}});
+  }
+  stop_actor(system_, h.admin);
+  stop_actor(system_, h.watcher);
+  stop_actor(system_, h.front);
+  stop_actor(system_, h.registry);
+  stop_actor(system_, h.config);
+  log::info("stopped");
+}
+
+}  // namespace aitools

@@ -1,0 +1,59 @@
+#pragma once
+// The lifecycle owner: starts the actors in order and stops them in reverse.
+//   start: config -> registry (first load; quarantined files do not stop startup)
+//          -> HTTP front (bound) -> watcher -> admin listener
+//   stop:  /readyz 503 -> drain the front (new requests 503, in-flight requests finish,
+//          at most SHUTDOWN_GRACE_MS) -> admin, watcher, front, registry, config.
+// It lives inside a caller's caf::actor_system and installs no signal handlers.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/admin.hpp"
+#include "actors/config_actor.hpp"
+#include "actors/http_front.hpp"
+#include "actors/registry.hpp"
+#include "actors/watcher.hpp"
+
+namespace aitools {
+
+struct ServerHandles {
+  config_actor config;
+  registry_actor registry;
+  http_front_actor front;
+  watcher_actor watcher;
+  admin_actor admin;  // invalid when ADMIN_PORT=0
+};
+
+class Server {
+ public:
+  // Returns null and sets `error` (one actionable line) when a step fails; whatever was
+  // already started is stopped again.
+  static std::unique_ptr<Server> start(caf::actor_system& system, config::ConfigSnapshotPtr config,
+                                       std::string& error);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Asks the registry for a reload pass and returns at once.
+  void reload(Trigger trigger);
+  // Drains and stops every actor; returns when they are gone. Idempotent.
+  void stop();
+
+  const ServerHandles& handles() const { return handles_; }
+  uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }  // 0 when disabled
+
+ private:
+  explicit Server(caf::actor_system& system) : system_(system) {}
+
+  caf::actor_system& system_;
+  ServerHandles handles_;
+  uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace aitools

@@ -1,0 +1,321 @@
+#include "actors/service_set.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace aitools {
+
+namespace fs = std::filesystem;
+
+const char* to_string(Trigger trigger) {
+  switch (trigger) {
+    case Trigger::startup: return "startup";
+    case Trigger::file: return "file";
+    case Trigger::signal: return "signal";
+    case Trigger::admin: return "admin";
+    case Trigger::message: return "message";
+    case Trigger::rescan: return "rescan";
+  }
+  return "unknown";
+}
+
+const char* to_string(ServiceStatus::State state) {
+  switch (state) {
+    case ServiceStatus::State::active: return "active";
+    case ServiceStatus::State::quarantined: return "quarantined";
+    case ServiceStatus::State::disabled: return "disabled";
+  }
+  return "unknown";
+}
+
+bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
+                       std::string& error) {
+  files.clear();
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    error = dir + ": cannot read services directory: " + ec.message();
+    return false;
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      error = dir + ": cannot read services directory: " + ec.message();
+      return false;
+    }
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (config::is_ignored_manifest_name(name) || !it->is_regular_file(type_ec)) continue;
+    ManifestFile file{name, std::nullopt, {}};
+    std::ifstream in(it->path(), std::ios::binary);
+    std::ostringstream content;
+    if (in && (content << in.rdbuf(), !in.bad())) {
+      file.content = content.str();
+    } else {
+      file.read_error = "cannot read file";
+    }
+    files.push_back(std::move(file));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const ManifestFile& a, const ManifestFile& b) { return a.name < b.name; });
+  return true;
+}
+
+// One compiled version of a manifest file. Shared between generations while unchanged, so
+// pointer identity is version identity.
+struct ServiceSet::Version {
+  std::string file;
+  config::CompiledService service;
+  std::string fingerprint;  // canonical manifest + rendered variables
+
+  // What this version occupies exclusively: its name and each (method, path shape).
+  // Key -> human description for conflict messages.
+  std::map<std::string, std::string> claims() const {
+    std::map<std::string, std::string> keys;
+    keys.emplace("name " + service.name, "service name \"" + service.name + "\"");
+    for (const auto& route : service.routes) {
+      for (int m = 0; m < http::kMethodCount; ++m) {
+        const auto method = static_cast<http::Method>(m);
+        if (!route.methods.has(method)) continue;
+        const std::string method_name(http::to_string(method));
+        keys.emplace(method_name + " " + route.pattern.shape(),
+                     "route " + method_name + " " + route.pattern.text());
+      }
+    }
+    return keys;
+  }
+};
+
+struct ServiceSet::Record {
+  std::optional<std::string> content;  // as last read
+  VersionPtr candidate;                // compiled from content + config; null on error
+  std::string error;                   // why there is no candidate
+  std::string conflict;                // why the candidate does not serve
+  VersionPtr live;                     // what serves now
+};
+
+namespace {
+
+std::string stem(const std::string& file) { return fs::path(file).stem().string(); }
+
+std::string canonical_json(const rapidjson::Document& document) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  document.Accept(writer);
+  return buffer.GetString();
+}
+
+bool same_config(const config::ConfigSnapshotPtr& a, const config::ConfigSnapshotPtr& b) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  return a->settings == b->settings && a->values == b->values && a->overrides == b->overrides;
+}
+
+bool vars_unchanged(const config::CompiledService& service, const config::ConfigSnapshot& config) {
+  for (const auto& [key, value] : service.used_vars)
+    if (config.lookup(key) != value) return false;
+  return true;
+}
+
+}  // namespace
+
+ServiceSet::ServiceSet(const services::Catalog& catalog, std::string services_dir)
+    : catalog_(catalog), services_dir_(std::move(services_dir)) {}
+
+ServiceSet::~ServiceSet() = default;
+
+void ServiceSet::refresh_candidate(Record& record, const ManifestFile& file,
+                                   const config::ConfigSnapshot& config, bool config_changed) {
+  if (!file.content) {
+    record.content.reset();  // so the next successful read is compiled whatever it holds
+    record.candidate = nullptr;
+    record.error = file.read_error;
+    return;
+  }
+  const bool content_changed = record.content != file.content;
+  if (!content_changed) {
+    if (!config_changed) return;
+    // Only a config change: redo the file if a variable it used changed, or if it failed
+    // before (a missing variable may now be set).
+    if (record.candidate && vars_unchanged(record.candidate->service, config)) return;
+  }
+  record.content = file.content;
+  record.candidate = nullptr;
+
+  config::Manifest manifest;
+  config::CompiledService compiled;
+  if (!config::parse_manifest(*file.content, stem(file.name), manifest, record.error) ||
+      !config::compile_manifest(manifest, config, catalog_, compiled, record.error))
+    return;
+  record.error.clear();
+
+  std::string fingerprint = canonical_json(*manifest.document);
+  for (const auto& [key, value] : compiled.used_vars) {
+    fingerprint += '\0' + key + '=' + value.value_or("");
+  }
+  if (record.live && record.live->fingerprint == fingerprint) {
+    record.candidate = record.live;  // same content in another form: keep its identity
+    return;
+  }
+  auto version = std::make_shared<Version>();
+  version->file = file.name;
+  version->service = std::move(compiled);
+  version->fingerprint = std::move(fingerprint);
+  record.candidate = std::move(version);
+}
+
+// Decides what serves per file. Each version claims its name and its (method, shape) keys.
+// A key already live stays with its owner as long as the owner's next version still claims
+// it; other keys go to the lexicographically first file. A file whose candidate loses a key
+// falls back to its last good version (which only claims keys it already owned), or to
+// nothing. Repeats until stable: each round only removes claims, so it terminates.
+void ServiceSet::resolve_conflicts() {
+  std::map<std::string, std::string> live_owner;  // key -> file
+  std::map<std::string, VersionPtr> desired;      // file -> version to serve
+  for (auto& [file, record] : records_) {
+    if (record.live)
+      for (const auto& claim : record.live->claims()) live_owner.emplace(claim.first, file);
+    desired[file] = record.candidate ? record.candidate : record.live;
+    record.conflict.clear();
+  }
+  for (size_t round = 0; round <= records_.size(); ++round) {
+    std::map<std::string, std::string> owner;
+    for (const auto& [file, version] : desired) {
+      if (!version) continue;
+      for (const auto& claim : version->claims()) {
+        auto it = live_owner.find(claim.first);
+        if (it != live_owner.end() && it->second == file) owner.emplace(claim.first, file);
+      }
+    }
+    for (const auto& [file, version] : desired) {
+      if (!version) continue;
+      for (const auto& claim : version->claims()) owner.emplace(claim.first, file);
+    }
+    bool stable = true;
+    for (auto& [file, version] : desired) {
+      if (!version) continue;
+      for (const auto& [key, description] : version->claims()) {
+        const std::string& winner = owner.at(key);
+        if (winner == file) continue;
+        Record& record = records_.at(file);
+        record.conflict = description + " is already served by " + winner;
+        version = version != record.live ? record.live : nullptr;
+        stable = false;
+        break;
+      }
+    }
+    if (stable) break;
+  }
+  for (auto& [file, record] : records_) record.live = desired[file];
+}
+
+http::RouteTablePtr ServiceSet::build_table() const {
+  std::vector<http::RouteEntry> entries;
+  for (const auto& [file, record] : records_) {
+    if (!record.live) continue;
+    for (const auto& route : record.live->service.routes) {
+      entries.push_back({record.live->service.name, route.kind, route.methods, route.pattern,
+                         route.pattern.param_names(), route.handler});
+    }
+  }
+  return http::RouteTable::build(std::move(entries));
+}
+
+std::vector<ServiceStatus> ServiceSet::statuses() const {
+  std::vector<ServiceStatus> out;
+  std::set<std::string> taken;
+  // Owners of a name first, so that a name-conflict loser is the one keyed by file name.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [file, record] : records_) {
+      const bool owns_name = record.conflict.empty() || record.live;
+      if ((pass == 0) != owns_name) continue;
+      ServiceStatus status;
+      status.file = file;
+      status.name = record.live        ? record.live->service.name
+                    : record.candidate ? record.candidate->service.name
+                                       : stem(file);
+      if (!taken.insert(status.name).second) {
+        status.name = file;
+        taken.insert(file);
+      }
+      status.error = !record.error.empty() ? record.error : record.conflict;
+      if (!status.error.empty()) {
+        status.state = ServiceStatus::State::quarantined;
+      } else if (record.live && !record.live->service.enabled) {
+        status.state = ServiceStatus::State::disabled;
+      }
+      status.routes = record.live ? record.live->service.routes.size() : 0;
+      out.push_back(std::move(status));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ServiceStatus& a, const ServiceStatus& b) { return a.name < b.name; });
+  return out;
+}
+
+ServiceSet::Outcome ServiceSet::apply(const ConfigLoad& load, const std::vector<ManifestFile>& files,
+                                      Trigger trigger,
+                                      std::chrono::steady_clock::time_point started) {
+  const bool config_changed = !state_ || !same_config(state_->config, load.config);
+
+  std::map<std::string, VersionPtr> previous;  // file -> live version before the pass
+  for (const auto& [file, record] : records_) previous[file] = record.live;
+
+  std::set<std::string> present;
+  for (const auto& file : files) {
+    present.insert(file.name);
+    refresh_candidate(records_[file.name], file, *load.config, config_changed);
+  }
+  for (auto it = records_.begin(); it != records_.end();) {
+    it = present.count(it->first) ? std::next(it) : records_.erase(it);
+  }
+  resolve_conflicts();
+
+  auto report = ReloadReport{};
+  report.trigger = trigger;
+  report.at = std::chrono::system_clock::now();
+  report.restart_required = load.restart_required;
+  report.config_error = load.error;
+  for (const auto& [file, version] : previous) {
+    auto it = records_.find(file);
+    const VersionPtr now = it == records_.end() ? nullptr : it->second.live;
+    if (version && !now) report.removed.push_back(version->service.name);
+    else if (version && now != version) report.updated.push_back(now->service.name);
+  }
+  for (const auto& [file, record] : records_) {
+    if (record.live && !previous[file]) report.added.push_back(record.live->service.name);
+    const std::string& error = !record.error.empty() ? record.error : record.conflict;
+    if (!error.empty()) report.errors.push_back({file, error});
+  }
+  const bool routes_changed =
+      !report.added.empty() || !report.removed.empty() || !report.updated.empty();
+  report.changed = !state_ || routes_changed || config_changed;
+
+  auto next = std::make_shared<ServedState>();
+  next->generation = (state_ ? state_->generation : 0) + (report.changed ? 1 : 0);
+  next->routes = (state_ && !routes_changed) ? state_->routes : build_table();
+  next->config = load.config;
+  next->services_dir = services_dir_;
+  next->services = statuses();
+  next->config_error = load.error;
+  next->restart_required = load.restart_required;
+  report.generation = next->generation;
+  report.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  next->last_reload = std::move(report);
+
+  const bool published_change = !state_ || next->last_reload.changed ||
+                                next->services != state_->services ||
+                                next->config_error != state_->config_error ||
+                                next->restart_required != state_->restart_required;
+  state_ = std::move(next);
+  return {state_, published_change};
+}
+
+}  // namespace aitools

@@ -1,0 +1,415 @@
+#include "config/manifest.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace aitools::config {
+
+namespace {
+
+using rapidjson::Value;
+
+std::string_view as_view(const Value& string) {
+  return {string.GetString(), string.GetStringLength()};
+}
+
+bool is_ascii_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool is_ascii_alnum(char c) { return is_ascii_alpha(c) || (c >= '0' && c <= '9'); }
+bool is_key_start(char c) { return is_ascii_alpha(c) || c == '_'; }
+bool is_key_char(char c) { return is_ascii_alnum(c) || c == '_' || c == '.'; }
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+template <typename Strings>
+std::string join(const Strings& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// What a message says was found instead: `7`, `"abc"`, `an object`.
+std::string describe(const Value& value) {
+  if (value.IsObject()) return "an object";
+  if (value.IsArray()) return "an array";
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  std::string text(buffer.GetString(), buffer.GetSize());
+  constexpr size_t kMaxShown = 60;
+  if (text.size() > kMaxShown) text = text.substr(0, kMaxShown - 3) + "...";
+  return text;
+}
+
+// "expected <what>, got <found>", or "missing; expected <what>" when there is nothing.
+std::string expected(const std::string& what, const Value* found) {
+  return found ? "expected " + what + ", got " + describe(*found) : "missing; expected " + what;
+}
+
+// "<path>: <message>", or the message alone for the top-level object.
+std::string at(const std::string& path, const std::string& message) {
+  return path.empty() ? message : path + ": " + message;
+}
+
+std::string field_path(const std::string& path, std::string_view field) {
+  return path.empty() ? std::string(field) : path + "." + std::string(field);
+}
+
+std::string index_path(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+const Value* find_member(const Value& object, const char* name) {
+  auto it = object.FindMember(name);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+// Rejects fields not in `allowed`, and repeated fields (rapidjson keeps both, but lookups
+// would silently see only the first).
+bool check_fields(const Value& object, const std::string& path,
+                  std::initializer_list<std::string_view> allowed, std::string& error) {
+  for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
+    std::string name(as_view(member->name));
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      error = at(path, "unknown field \"" + name + "\"; expected one of " + join(allowed));
+      return false;
+    }
+    for (auto earlier = object.MemberBegin(); earlier != member; ++earlier) {
+      if (as_view(earlier->name) == name) {
+        error = at(path, "field \"" + name + "\" appears more than once");
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+std::string syntax_error(std::string_view text, const rapidjson::Document& document) {
+  size_t offset = std::min(document.GetErrorOffset(), text.size());
+  size_t line = 1;
+  size_t column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " +
+         rapidjson::GetParseError_En(document.GetParseError());
+}
+
+bool is_valid_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+std::string known_methods() {
+  http::MethodSet all;
+  for (int i = 0; i < http::kMethodCount; ++i) all.add(static_cast<http::Method>(i));
+  return all.to_string();
+}
+
+bool parse_one_method(const Value& value, const std::string& path, http::Method& out,
+                      std::string& error) {
+  if (!value.IsString()) {
+    error = at(path, expected("a method name", &value));
+    return false;
+  }
+  auto method = http::parse_method(as_view(value));
+  if (!method) {
+    error = at(path, "unknown method " + describe(value) + "; expected one of " + known_methods());
+    return false;
+  }
+  out = *method;
+  return true;
+}
+
+bool parse_methods(const Value& value, const std::string& path, http::MethodSet& out,
+                   std::string& error) {
+  http::Method method;
+  if (value.IsString()) {
+    if (!parse_one_method(value, path, method, error)) return false;
+    out.add(method);
+    return true;
+  }
+  if (!value.IsArray() || value.Empty()) {
+    error = at(path, expected("a method name or a non-empty array of them", &value));
+    return false;
+  }
+  for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+    std::string item_path = index_path(path, i);
+    if (!parse_one_method(value[i], item_path, method, error)) return false;
+    if (out.has(method)) {
+      error = at(item_path, "duplicate method " + describe(value[i]));
+      return false;
+    }
+    out.add(method);
+  }
+  return true;
+}
+
+bool parse_route(const Value& route, const std::string& path, const std::string& prefix,
+                 RouteSpec& out, std::string& error) {
+  if (!route.IsObject()) {
+    error = at(path, expected("a route object", &route));
+    return false;
+  }
+  if (!check_fields(route, path, {"method", "path", "kind", "options"}, error)) return false;
+
+  std::string method_path = field_path(path, "method");
+  const Value* method = find_member(route, "method");
+  if (!method) {
+    error = at(method_path, expected("a method name or an array of them", nullptr));
+    return false;
+  }
+  if (!parse_methods(*method, method_path, out.methods, error)) return false;
+
+  std::string route_path = field_path(path, "path");
+  const Value* text = find_member(route, "path");
+  std::string_view relative = text && text->IsString() ? as_view(*text) : std::string_view();
+  // Checked before prefixing: "/v1" + "hello" would otherwise pass as "/v1hello".
+  if (relative.empty() || relative.front() != '/') {
+    error = at(route_path, expected("a path starting with '/'", text));
+    return false;
+  }
+  // "/" under a prefix is the prefix itself ("/v1", not "/v1/").
+  std::string full = relative == "/" && !prefix.empty() ? prefix : prefix + std::string(relative);
+  std::string pattern_error;
+  if (!http::PathPattern::parse(full, out.pattern, pattern_error)) {
+    error = at(route_path, prefix.empty() ? pattern_error : "\"" + full + "\": " + pattern_error);
+    return false;
+  }
+
+  const Value* kind = find_member(route, "kind");
+  if (!kind || !kind->IsString() || kind->GetStringLength() == 0) {
+    error = at(field_path(path, "kind"), expected("the name of a service kind", kind));
+    return false;
+  }
+  out.kind = as_view(*kind);
+
+  out.options = find_member(route, "options");
+  if (out.options && !out.options->IsObject()) {
+    error = at(field_path(path, "options"), expected("an object", out.options));
+    return false;
+  }
+  return true;
+}
+
+// Two routes of the same shape answer the same paths, so they must not share a method.
+bool check_conflicts(const std::vector<RouteSpec>& routes, std::string& error) {
+  std::vector<std::string> shapes;
+  shapes.reserve(routes.size());
+  for (size_t i = 0; i < routes.size(); ++i) {
+    shapes.push_back(routes[i].pattern.shape());
+    for (size_t j = 0; j < i; ++j) {
+      http::MethodSet overlap = routes[i].methods & routes[j].methods;
+      if (shapes[j] == shapes[i] && !overlap.empty()) {
+        error =
+            at(index_path("routes", i), overlap.to_string() + " " + shapes[i] +
+                                            " is already declared by " + index_path("routes", j));
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+using UsedVars = std::map<std::string, std::optional<std::string>>;
+
+// Renders ${KEY} in every string value of `value`; object keys stay as written.
+bool render_value(Value& value, rapidjson::Document::AllocatorType& allocator,
+                  const std::string& path, const ConfigSnapshot& config, UsedVars& used,
+                  std::string& error) {
+  if (value.IsString()) {
+    std::string rendered;
+    std::string missing;
+    if (!render_vars(as_view(value), config, rendered, used, missing)) {
+      error = at(path, "${" + missing + "} is not set in the config file or the environment");
+      return false;
+    }
+    value.SetString(rendered.data(), static_cast<rapidjson::SizeType>(rendered.size()), allocator);
+  } else if (value.IsObject()) {
+    for (auto member = value.MemberBegin(); member != value.MemberEnd(); ++member) {
+      if (!render_value(member->value, allocator, field_path(path, as_view(member->name)), config,
+                        used, error))
+        return false;
+    }
+  } else if (value.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      if (!render_value(value[i], allocator, index_path(path, i), config, used, error))
+        return false;
+    }
+  }
+  return true;
+}
+
+// Kinds name errors relative to the options object: "status: ..." or "[0]: ...".
+std::string options_error(const std::string& options_path, const std::string& kind_error) {
+  bool joins_directly = !kind_error.empty() && (kind_error[0] == '.' || kind_error[0] == '[');
+  return options_path + (joins_directly ? "" : ".") + kind_error;
+}
+
+}  // namespace
+
+bool parse_manifest(std::string_view text, std::string_view default_name, Manifest& out,
+                    std::string& error) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    error = "the file is empty; expected a JSON object with a \"routes\" array";
+    return false;
+  }
+  auto document = std::make_shared<rapidjson::Document>();
+  document->Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+  if (document->HasParseError()) {
+    error = syntax_error(text, *document);
+    return false;
+  }
+  const Value& root = *document;
+  if (!root.IsObject()) {
+    error = expected("a JSON object with a \"routes\" array", &root);
+    return false;
+  }
+  if (!check_fields(root, "", {"name", "enabled", "prefix", "routes"}, error)) return false;
+
+  Manifest manifest;
+  const Value* name = find_member(root, "name");
+  if (name) {
+    if (!name->IsString() || !is_valid_name(as_view(*name))) {
+      error = "name: " + expected("a non-empty name of letters, digits, '_', '.' and '-'", name);
+      return false;
+    }
+    manifest.name = as_view(*name);
+  } else {
+    if (!is_valid_name(default_name)) {
+      error = "name: missing, and the file name \"" + std::string(default_name) +
+              "\" is not a valid name (letters, digits, '_', '.' and '-'); add a \"name\" field";
+      return false;
+    }
+    manifest.name = default_name;
+  }
+
+  if (const Value* enabled = find_member(root, "enabled")) {
+    if (!enabled->IsBool()) {
+      error = "enabled: " + expected("true or false", enabled);
+      return false;
+    }
+    manifest.enabled = enabled->GetBool();
+  }
+
+  if (const Value* prefix = find_member(root, "prefix")) {
+    std::string_view value = prefix->IsString() ? as_view(*prefix) : std::string_view();
+    bool valid =
+        prefix->IsString() && (value.empty() || (value.front() == '/' && value.back() != '/'));
+    if (!valid) {
+      error =
+          "prefix: " + expected("\"\" or a path starting with '/' and not ending with '/'", prefix);
+      return false;
+    }
+    manifest.prefix = value;
+  }
+
+  const Value* routes = find_member(root, "routes");
+  if (!routes || !routes->IsArray()) {
+    error = "routes: " + expected("an array of routes", routes);
+    return false;
+  }
+  manifest.routes.resize(routes->Size());
+  for (rapidjson::SizeType i = 0; i < routes->Size(); ++i) {
+    if (!parse_route((*routes)[i], index_path("routes", i), manifest.prefix, manifest.routes[i],
+                     error))
+      return false;
+  }
+  if (!check_conflicts(manifest.routes, error)) return false;
+
+  manifest.document = std::move(document);
+  out = std::move(manifest);
+  return true;
+}
+
+bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
+                      const services::Catalog& catalog, CompiledService& out, std::string& error) {
+  CompiledService service;
+  service.name = manifest.name;
+  service.enabled = manifest.enabled;
+  if (manifest.enabled) {
+    for (size_t i = 0; i < manifest.routes.size(); ++i) {
+      const RouteSpec& route = manifest.routes[i];
+      std::string path = index_path("routes", i);
+      std::string options_path = path + ".options";
+
+      // Kinds copy what they need while compiling, so the rendered copy may die with this loop.
+      rapidjson::Document rendered;
+      const Value* options = nullptr;
+      if (route.options) {
+        rendered.CopyFrom(*route.options, rendered.GetAllocator());
+        if (!render_value(rendered, rendered.GetAllocator(), options_path, config,
+                          service.used_vars, error))
+          return false;
+        options = &rendered;
+      }
+
+      const services::ServiceKind* kind = catalog.find(route.kind);
+      if (!kind) {
+        error = path + ".kind: unknown kind \"" + route.kind +
+                "\"; known kinds: " + join(catalog.names());
+        return false;
+      }
+      std::string kind_error;
+      services::RouteHandlerPtr handler =
+          kind->compile(options, {route.pattern.text(), route.pattern.param_names()}, kind_error);
+      if (!handler) {
+        error = options_error(options_path, kind_error);
+        return false;
+      }
+      service.routes.push_back({route.methods, route.pattern, route.kind, std::move(handler)});
+    }
+  }
+  out = std::move(service);
+  return true;
+}
+
+bool render_vars(std::string_view text, const ConfigSnapshot& config, std::string& out,
+                 std::map<std::string, std::optional<std::string>>& used, std::string& missing) {
+  out.clear();
+  size_t pos = 0;  // everything before it is in `out`
+  for (size_t start = text.find("${"); start != std::string_view::npos;
+       start = text.find("${", start + 2)) {
+    size_t end = start + 2;
+    if (end < text.size() && is_key_start(text[end])) {
+      ++end;
+      while (end < text.size() && is_key_char(text[end])) ++end;
+    }
+    if (end == start + 2 || end >= text.size() || text[end] != '}') continue;  // literal "${"
+
+    std::string key(text.substr(start + 2, end - start - 2));
+    std::optional<std::string> value = config.lookup(key);
+    used[key] = value;
+    if (!value) {
+      missing = key;
+      return false;
+    }
+    out.append(text.substr(pos, start - pos));
+    out += *value;
+    pos = end + 1;
+  }
+  out.append(text.substr(pos));
+  return true;
+}
+
+bool is_ignored_manifest_name(std::string_view file_name) {
+  // Editor and temporary files ("x.json~", "x.json.tmp", ".x.json.swp") fail the suffix test.
+  return !ends_with(file_name, ".json") || file_name.front() == '.';
+}
+
+}  // namespace aitools::config

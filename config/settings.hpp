@@ -1,0 +1,90 @@
+#pragma once
+// Typed, validated settings and the immutable config snapshot built from an env file.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aitools::config {
+
+enum class LogLevel { debug, info, warn, error };
+const char* to_string(LogLevel level);
+
+// Every known key, typed. Defaults are the documented ones (docs/configuration.md).
+struct Settings {
+  std::string service_host = "0.0.0.0";
+  uint16_t service_port = 18668;
+  unsigned http_threads = 0;  // 0 in a default-constructed value; the loader sets it to the core count
+  std::string admin_host = "127.0.0.1";
+  uint16_t admin_port = 18669;  // 0 disables the admin listener
+  std::string admin_token;
+  bool hot_reload_enable = true;
+  std::chrono::milliseconds reload_debounce{50};
+  std::chrono::seconds rescan_interval{30};  // 0 disables the periodic rescan
+  uint64_t max_request_bytes = 1048576;
+  std::chrono::milliseconds shutdown_grace{10000};
+  LogLevel log_level = LogLevel::info;
+  std::string services_dir;  // absolute or relative to the env file's directory; "" = <env dir>/services
+
+  bool operator==(const Settings& other) const;
+  bool operator!=(const Settings& other) const { return !(*this == other); }
+};
+
+// The keys above, in documentation order.
+const std::vector<std::string>& known_keys();
+// Keys whose change needs a restart (listener addresses, thread count, services dir).
+const std::vector<std::string>& restart_keys();
+
+// Where a lookup of the process environment goes; injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& key)>;
+EnvLookup process_environment();
+
+// One immutable configuration. Shared between actors as shared_ptr<const ConfigSnapshot>.
+struct ConfigSnapshot {
+  std::string path;                           // the env file it came from
+  Settings settings;                          // validated known keys (flags > environment > file)
+  std::map<std::string, std::string> values;  // every key of the file, environment applied on top
+  std::map<std::string, std::string> overrides;  // command-line flags (KEY -> value)
+  EnvLookup environment;                      // for ${KEY} lookups of keys not in the file
+
+  // ${KEY} lookup: a flag override, then the process environment, then the file.
+  std::optional<std::string> lookup(const std::string& key) const;
+  // Every value that is in force (known keys rendered from `settings`, plus user keys),
+  // with secrets redacted when `redact` is set (keys containing SECRET, KEY, TOKEN, PASSWORD).
+  std::map<std::string, std::string> effective_values(bool redact) const;
+};
+using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
+
+bool is_secret_key(const std::string& key);
+
+struct ConfigLoadResult {
+  ConfigSnapshotPtr snapshot;       // null when there are errors
+  std::vector<std::string> errors;  // "FILE:LINE: KEY=VALUE: expected ..." (actionable)
+  bool ok() const { return snapshot != nullptr; }
+};
+
+// Parses `text` (the content of `path`) and validates every known key.
+// Precedence for a known key: overrides (flags) > environment > file > default.
+// A flag replaces the key entirely, so an invalid file value of that key is not an error.
+ConfigLoadResult build_config(const std::string& text, const std::string& path,
+                              const std::map<std::string, std::string>& overrides,
+                              const EnvLookup& environment);
+
+// Reads `path` and calls build_config; an unreadable file is an error naming the path.
+ConfigLoadResult load_config(const std::string& path,
+                             const std::map<std::string, std::string>& overrides,
+                             const EnvLookup& environment);
+
+// Restart-only keys whose value differs between the running and the candidate settings.
+std::vector<std::string> restart_required(const Settings& running, const Settings& candidate);
+// `candidate` with every restart-only key set back to the running value.
+Settings pin_restart_keys(Settings candidate, const Settings& running);
+
+// The services directory the settings point at, resolved against the env file's directory.
+std::string resolve_services_dir(const ConfigSnapshot& config);
+
+}  // namespace aitools::config

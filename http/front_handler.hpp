@@ -1,0 +1,64 @@
+#pragma once
+// The main listener's request handler. Pistache runs one clone per reactor thread; each
+// clone serves from the served-state snapshot it holds and refreshes it only when the front
+// actor has published a new one (one atomic version check per request, no lock).
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <pistache/http.h>
+
+#include "actors/served_state.hpp"
+#include "http/request.hpp"
+#include "http/router.hpp"
+
+namespace aitools::http {
+
+// Shared by the front actor and every handler clone.
+struct FrontShared {
+  // Written by the front actor only. Readers load `state` only after seeing a new version.
+  void publish(ServedStatePtr next);
+
+  std::atomic<uint64_t> version{0};
+  ServedStatePtr state;  // accessed with std::atomic_load / std::atomic_store only
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> in_flight{0};  // fully received requests not yet answered
+  caf::actor deferred;                // the front actor: sends delayed responses
+};
+
+// A response to send later (static delay_ms) without holding a thread.
+struct DeferredResponse {
+  Pistache::Http::ResponseWriter writer;
+  Response response;
+  bool head = false;
+  std::shared_ptr<FrontShared> shared;
+};
+using DeferredResponsePtr = std::shared_ptr<DeferredResponse>;
+
+// Sends a deferred response and ends its in-flight count.
+void send_deferred(DeferredResponse& deferred);
+
+class FrontHandler : public Pistache::Http::Handler {
+ public:
+  HTTP_PROTOTYPE(FrontHandler)
+
+  explicit FrontHandler(std::shared_ptr<FrontShared> shared) : shared_(std::move(shared)) {}
+  void onRequest(const Pistache::Http::Request& request,
+                 Pistache::Http::ResponseWriter writer) override;
+
+ private:
+  const ServedState& current();
+  void answer(Pistache::Http::ResponseWriter& writer, const Response& response, bool head,
+              bool close);
+
+  std::shared_ptr<FrontShared> shared_;
+  uint64_t seen_version_ = 0;
+  ServedStatePtr cached_;
+  ParamValues param_values_;  // reused between requests of this clone
+};
+
+}  // namespace aitools::http
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::http::DeferredResponsePtr)

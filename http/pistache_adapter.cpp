@@ -1,0 +1,149 @@
+#include "http/pistache_adapter.hpp"
+
+#include <sys/socket.h>
+
+
+#include <pistache/peer.h>
+
+namespace aitools::http {
+
+namespace PH = Pistache::Http;
+
+namespace {
+
+// Pistache writes only typed headers into a response (raw ones are dropped), so every
+// header we set travels as one of these.
+class ResponseHeader final : public PH::Header::Header {
+ public:
+  ResponseHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& stream) const override { stream << value_; }
+  // Pistache checks this hash on typed header casts, which never target this class.
+  uint64_t hash() const override { return 0; }
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+}  // namespace
+
+void add_header(PH::ResponseWriter& writer, std::string name, std::string value) {
+  writer.headers().add(std::make_shared<ResponseHeader>(std::move(name), std::move(value)));
+}
+
+PistacheRequest::PistacheRequest(const PH::Request& request)
+    : request_(request), method_(PH::methodString(request.method())) {}
+
+HeaderList PistacheRequest::query() const {
+  const auto& q = request_.query();
+  return HeaderList(q.parameters_begin(), q.parameters_end());
+}
+
+// Pistache's parser keeps every request header in its raw list (known ones also typed).
+HeaderList PistacheRequest::headers() const {
+  HeaderList out;
+  for (const auto& [name, raw] : request_.headers().rawList()) out.emplace_back(raw.name(), raw.value());
+  return out;
+}
+
+std::optional<std::string> PistacheRequest::header(std::string_view name) const {
+  if (auto raw = request_.headers().tryGetRaw(std::string(name))) return raw->value();
+  return std::nullopt;
+}
+
+std::optional<Method> from_pistache(PH::Method method) {
+  switch (method) {
+    case PH::Method::Get: return Method::GET;
+    case PH::Method::Head: return Method::HEAD;
+    case PH::Method::Post: return Method::POST;
+    case PH::Method::Put: return Method::PUT;
+    case PH::Method::Delete: return Method::DELETE;
+    case PH::Method::Patch: return Method::PATCH;
+    case PH::Method::Options: return Method::OPTIONS;
+    default: return std::nullopt;
+  }
+}
+
+void fix_keep_alive(const PH::Request& request, PH::ResponseWriter& writer) {
+  if (request.version() == PH::Version::Http11 &&
+      !request.headers().has<PH::Header::Connection>()) {
+    writer.headers().remove<PH::Header::Connection>();
+    writer.headers().add<PH::Header::Connection>(PH::ConnectionControl::KeepAlive);
+  }
+}
+
+void send(PH::ResponseWriter& writer, const Response& response, SendOptions options) {
+  auto& headers = writer.headers();
+  if (!response.content_type.empty()) add_header(writer, "Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) add_header(writer, name, value);
+  if (options.close) {
+    headers.remove<PH::Header::Connection>();
+    headers.add<PH::Header::Connection>(PH::ConnectionControl::Close);
+  }
+  // Pistache never closes a connection by itself after a response; shutting the socket down
+  // makes its reactor see the end of the stream and release the peer normally.
+  std::shared_ptr<Pistache::Tcp::Peer> peer;
+  if (options.close) {
+    try {
+      peer = writer.peer();
+    } catch (const std::exception&) {
+      // The peer is already gone; nothing to close.
+    }
+  }
+  static const std::string empty;
+  const std::string& body = options.head ? empty : response.body;
+  writer.send(static_cast<PH::Code>(response.status), body)
+      .then(
+          [peer, done = options.on_done](ssize_t) {
+            if (peer) ::shutdown(peer->fd(), SHUT_RDWR);
+            if (done) done();
+          },
+          [done = options.on_done](std::exception_ptr) {
+            if (done) done();
+          });
+}
+
+void EndpointShutdown::operator()(PH::Endpoint* endpoint) const {
+  endpoint->shutdown();
+  delete endpoint;
+}
+
+Listener listen(const ListenerOptions& options, std::shared_ptr<PH::Handler> handler) {
+  // Room for the request line and headers on top of the body limit in Pistache's buffer.
+  constexpr uint64_t kHeaderAllowance = 64 * 1024;
+  Listener listener;
+  try {
+    EndpointPtr endpoint(
+        new PH::Endpoint(Pistache::Address(options.host, Pistache::Port(options.port))));
+    endpoint->init(PH::Endpoint::options()
+                       .threads(static_cast<int>(options.threads))
+                       .flags(Pistache::Tcp::Options::ReuseAddr)
+                       .maxRequestSize(options.max_request_bytes + kHeaderAllowance)
+                       .headerTimeout(std::chrono::seconds(15))
+                       .bodyTimeout(std::chrono::seconds(60))
+                       .keepaliveTimeout(std::chrono::seconds(75)));
+    endpoint->setHandler(std::move(handler));
+    endpoint->serveThreaded();
+    listener.port = static_cast<uint16_t>(endpoint->getPort());
+    listener.endpoint = std::move(endpoint);
+  } catch (const std::exception& e) {
+    listener.error = "cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                     ": " + e.what();
+  }
+  return listener;
+}
+
+Response detail_response(int status, std::string_view detail) {
+  Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = "{\"detail\":\"";
+  append_json_escaped(response.body, detail);
+  response.body += "\"}";
+  return response;
+}
+
+}  // namespace aitools::http

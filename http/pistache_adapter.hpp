@@ -1,0 +1,76 @@
+#pragma once
+// The Pistache side of HTTP: request views, response writing, keep-alive and connection
+// closing, shared by the main and admin listeners.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include "http/method.hpp"
+#include "http/request.hpp"
+
+namespace aitools::http {
+
+// http::Request over a Pistache request (valid while the Pistache request is).
+class PistacheRequest final : public Request {
+ public:
+  explicit PistacheRequest(const Pistache::Http::Request& request);
+  std::string_view method() const override { return method_; }
+  std::string_view path() const override { return request_.resource(); }
+  HeaderList query() const override;
+  HeaderList headers() const override;
+  std::optional<std::string> header(std::string_view name) const override;
+  std::string_view body() const override { return request_.body(); }
+
+ private:
+  const Pistache::Http::Request& request_;
+  std::string method_;
+};
+
+std::optional<Method> from_pistache(Pistache::Http::Method method);
+
+// Pistache answers "Connection: Close" to HTTP/1.1 requests without a Connection header yet
+// keeps the socket open, so clients reconnect for every request. Restore keep-alive.
+void fix_keep_alive(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter& writer);
+
+// Sets a response header (replacing one of the same name).
+void add_header(Pistache::Http::ResponseWriter& writer, std::string name, std::string value);
+
+struct SendOptions {
+  bool head = false;         // HEAD: headers only
+  bool close = false;        // shut the connection down once the response is written
+  std::function<void()> on_done;  // after the write completed or failed
+};
+
+// Writes `response` (status, Content-Type, headers, body) and applies `options`.
+void send(Pistache::Http::ResponseWriter& writer, const Response& response,
+          SendOptions options = {});
+
+struct ListenerOptions {
+  std::string host;
+  uint16_t port = 0;  // 0: an ephemeral port
+  unsigned threads = 1;
+  uint64_t max_request_bytes = 1048576;  // body limit in force at startup (sizes the buffer)
+};
+
+// Stops serving (joins the reactor threads) before freeing the endpoint.
+struct EndpointShutdown {
+  void operator()(Pistache::Http::Endpoint* endpoint) const;
+};
+using EndpointPtr = std::unique_ptr<Pistache::Http::Endpoint, EndpointShutdown>;
+
+// A bound, serving endpoint, or why there is none.
+struct Listener {
+  EndpointPtr endpoint;
+  uint16_t port = 0;
+  std::string error;  // "cannot listen on HOST:PORT: <reason>"
+};
+
+Listener listen(const ListenerOptions& options, std::shared_ptr<Pistache::Http::Handler> handler);
+
+// {"detail": "<text>"} with the given status, FastAPI's error shape.
+Response detail_response(int status, std::string_view detail);
+
+}  // namespace aitools::http

@@ -1,0 +1,41 @@
+#pragma once
+// The request and response values service kinds work with, independent of Pistache.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aitools::http {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// A read-only view of one HTTP request. The HTTP adapter implements it over a Pistache
+// request; tests implement it directly. Only valid during RouteHandler::handle.
+class Request {
+ public:
+  virtual ~Request() = default;
+  virtual std::string_view method() const = 0;    // "GET"
+  virtual std::string_view path() const = 0;      // raw path, without the query string
+  virtual HeaderList query() const = 0;           // decoded query parameters
+  virtual HeaderList headers() const = 0;         // header names as received
+  virtual std::optional<std::string> header(std::string_view name) const = 0;  // case-insensitive
+  virtual std::string_view body() const = 0;
+};
+
+// Path parameters of the matched route: (name, percent-decoded value), in pattern order.
+using Params = std::vector<std::pair<std::string_view, std::string_view>>;
+
+struct Response {
+  int status = 200;
+  std::string content_type;  // empty: no Content-Type header
+  HeaderList headers;        // extra headers
+  std::string body;
+  std::chrono::milliseconds delay{0};  // send after this delay, blocking no thread
+};
+
+// Appends `s` to `out` with JSON string escaping (no surrounding quotes).
+void append_json_escaped(std::string& out, std::string_view s);
+
+}  // namespace aitools::http

@@ -1,0 +1,44 @@
+#pragma once
+// The immutable route table a generation serves: the trie plus, per route, its service,
+// kind and compiled handler. Built aside by the registry and shared as
+// shared_ptr<const RouteTable>; never modified after build().
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/method.hpp"
+#include "http/router.hpp"
+#include "services/service_kind.hpp"
+
+namespace aitools::http {
+
+struct RouteEntry {
+  std::string service;
+  std::string kind;
+  MethodSet methods;  // as declared (HEAD is implied by GET in matching, not listed here)
+  PathPattern pattern;
+  std::vector<std::string> param_names;
+  services::RouteHandlerPtr handler;
+};
+
+class RouteTable {
+ public:
+  // Routes must be conflict-free (the registry resolves conflicts first); a conflicting
+  // route is skipped and named in `skipped` rather than silently shadowing another.
+  static std::shared_ptr<const RouteTable> build(std::vector<RouteEntry> routes,
+                                                 std::vector<std::string>* skipped = nullptr);
+
+  const std::vector<RouteEntry>& routes() const { return routes_; }
+  const RouteEntry& route(uint32_t index) const { return routes_[index]; }
+  MatchResult match(Method method, std::string_view path, ParamValues& params) const {
+    return router_.match(method, path, params);
+  }
+
+ private:
+  std::vector<RouteEntry> routes_;
+  Router router_;
+};
+using RouteTablePtr = std::shared_ptr<const RouteTable>;
+
+}  // namespace aitools::http
