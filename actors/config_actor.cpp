@@ -27,6 +27,13 @@ ConfigLoadPtr load(const ConfigState& state) {
   auto snapshot = std::make_shared<config::ConfigSnapshot>(*result.snapshot);
   answer->restart_required = config::restart_required(running.settings, snapshot->settings);
   snapshot->settings = config::pin_restart_keys(snapshot->settings, running.settings);
+  // The raw values too, so ${SERVICE_PORT} renders the port in use and an unapplied change is
+  // not a config change.
+  for (const auto& key : config::restart_keys()) {
+    auto it = running.values.find(key);
+    if (it != running.values.end()) snapshot->values[key] = it->second;
+    else snapshot->values.erase(key);
+  }
   answer->config = std::move(snapshot);
   return answer;
 }

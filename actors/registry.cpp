@@ -33,10 +33,11 @@ struct RegistryState {
 
 using registry_pointer = registry_actor::stateful_pointer<RegistryState>;
 
-void log_pass(const ReloadReport& report) {
+// Passes that change what is served or reported log at info; quiet rescans at debug.
+void log_pass(const ReloadReport& report, bool published_change) {
   std::vector<std::string> errors;
   for (const auto& e : report.errors) errors.push_back(e.file + ": " + e.error);
-  const bool notable = report.changed || !report.errors.empty() || report.config_error ||
+  const bool notable = published_change || !report.errors.empty() || report.config_error ||
                        !report.restart_required.empty();
   log::write(notable ? config::LogLevel::info : config::LogLevel::debug, "reload",
              {{"trigger", to_string(report.trigger)},
@@ -112,7 +113,7 @@ void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point
   if (settings.log_level != previous_level) log::set_level(settings.log_level);
   st.debouncer.set_window(settings.reload_debounce);
   auto report = std::make_shared<ReloadReport>(outcome.state->last_reload);
-  log_pass(*report);
+  log_pass(*report, outcome.published_change);
   if (outcome.published_change) return publish(self, outcome.state, report);
   finish_pass(self, report);
 }

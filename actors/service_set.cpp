@@ -233,7 +233,8 @@ std::vector<ServiceStatus> ServiceSet::statuses() const {
   // Owners of a name first, so that a name-conflict loser is the one keyed by file name.
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& [file, record] : records_) {
-      const bool owns_name = record.conflict.empty() || record.live;
+      // A file owns the name it serves; a file that serves nothing only names its error.
+      const bool owns_name = record.live || (record.error.empty() && record.conflict.empty());
       if ((pass == 0) != owns_name) continue;
       ServiceStatus status;
       status.file = file;

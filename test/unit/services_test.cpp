@@ -221,6 +221,11 @@ BOOST_AUTO_TEST_CASE(echo_json_body) {
   request.header_list = {{"content-type", "application/problem+json"}};
   request.content = "[true]";
   BOOST_TEST(echo(request)["body"][0].GetBool());
+
+  // Deep nesting must not exhaust an HTTP thread's stack.
+  request.content = std::string(100000, '[') + std::string(100000, ']');
+  std::string body = compile_ok("echo", nullptr)->handle(request, {}).body;
+  BOOST_TEST(body.substr(body.size() - request.content.size() - 1) == request.content + "}");
 }
 
 BOOST_AUTO_TEST_CASE(echo_non_json_body_is_a_string) {
