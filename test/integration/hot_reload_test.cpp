@@ -25,6 +25,10 @@ namespace {
 using namespace std::chrono_literals;
 using it::HttpResponse;
 
+// How long to wait for an effect. Waits end as soon as it shows, so this only matters when
+// something is wrong, or when the shared disk stalls (seen on a loaded build machine).
+constexpr auto kPatience = 10s;
+
 // ---- manifests and env ----
 
 struct Route {
@@ -127,7 +131,7 @@ struct LiveServer {
   }
 
   bool wait_state(const std::string& name, const std::string& state) const {
-    return it::wait_until([&] { return service_field(name, "state") == state; });
+    return it::wait_until([&] { return service_field(name, "state") == state; }, kPatience);
   }
 
   std::set<std::string> routes() const {
@@ -147,7 +151,7 @@ std::string generation_header(const HttpResponse& response) {
 // (one edit = one pass = +1; an overshoot would mean a spurious extra pass).
 void expect_served(LiveServer& live, uint64_t generation, const std::string& path,
                    const std::string& body) {
-  BOOST_TEST_REQUIRE(it::wait_for_generation(live.server, generation),
+  BOOST_TEST_REQUIRE(it::wait_for_generation(live.server, generation, kPatience),
                      "generation " << generation << " never came; log:\n" << live.server.log());
   const auto response = live.get(path);
   BOOST_TEST(response.status == 200);
@@ -284,7 +288,7 @@ BOOST_AUTO_TEST_CASE(vim_style_save_serves_new_body_and_exact_routes) {
 
   // The moment x.json is missing may or may not get a pass of its own (leading edge), so
   // the number of generations is not fixed: wait for the content instead.
-  BOOST_TEST_REQUIRE(it::wait_until([&] { return live.get("/x").body == "v2"; }),
+  BOOST_TEST_REQUIRE(it::wait_until([&] { return live.get("/x").body == "v2"; }, kPatience),
                      "v2 never served; log:\n" << live.server.log());
   // Nothing left unapplied: a full rescan finds the served state equal to the disk.
   BOOST_TEST(live.reload()["changed"].GetBool() == false);
@@ -304,7 +308,7 @@ BOOST_AUTO_TEST_CASE(deleted_manifest_answers_404) {
 
   live.dir.remove("services/x.json");
 
-  BOOST_TEST_REQUIRE(it::wait_for_generation(live.server, 2));
+  BOOST_TEST_REQUIRE(it::wait_for_generation(live.server, 2, kPatience));
   expect_not_found(live, "/x", 2);
   BOOST_TEST(service_names(live.status()) == std::set<std::string>{"keep"});
   BOOST_TEST(live.get("/keep").body == "kept");
@@ -413,7 +417,7 @@ BOOST_AUTO_TEST_CASE(invalid_config_edit_is_rejected_until_fixed) {
         const auto status = live.status();
         config_error = string_or_empty(status["config_error"]);
         return !config_error.empty();
-      }), "no config_error; log:\n" << live.server.log());
+      }, kPatience), "no config_error; log:\n" << live.server.log());
       BOOST_TEST(config_error.find(key) != std::string::npos, "config_error: " << config_error);
       BOOST_TEST(live.generation() == generation);
       const auto old = live.get("/greet");
@@ -448,7 +452,7 @@ BOOST_AUTO_TEST_CASE(restart_only_key_is_reported_not_applied) {
   BOOST_TEST_REQUIRE(it::wait_until([&] {
     const auto status = server.admin_json("/admin/status");
     return contains(string_list(status["restart_required"]), "SERVICE_PORT");
-  }), it::read_file(dir.file("server.log")));
+  }, kPatience), it::read_file(dir.file("server.log")));
   const auto status = server.admin_json("/admin/status");
   BOOST_TEST(string_list(status["restart_required"]) == std::vector<std::string>{"SERVICE_PORT"});
   BOOST_TEST(status["generation"].GetUint64() == 1u);
@@ -526,7 +530,7 @@ BOOST_AUTO_TEST_CASE(burst_of_saves_is_coalesced) {
   }
 
   const std::string last = "v" + std::to_string(saves);
-  BOOST_TEST_REQUIRE(it::wait_until([&] { return live.get("/x").body == last; }),
+  BOOST_TEST_REQUIRE(it::wait_until([&] { return live.get("/x").body == last; }, kPatience),
                      "last write never served; log:\n" << live.server.log());
   BOOST_TEST(live.reload()["changed"].GetBool() == false);  // nothing still held back
   const uint64_t passes = live.generation() - before;
