@@ -109,6 +109,24 @@ std::string syntax_error(std::string_view text, const rapidjson::Document& docum
          rapidjson::GetParseError_En(document.GetParseError());
 }
 
+// Deeper documents are refused: they are never a sensible manifest, and code that walks a
+// document recursively (serializers, kinds) must not be able to exhaust a thread's stack.
+constexpr int kMaxNesting = 64;
+
+// Whether `value` nests deeper than `limit` arrays/objects; recursion is bounded by `limit`.
+bool nests_deeper_than(const Value& value, int limit) {
+  if (!value.IsArray() && !value.IsObject()) return false;
+  if (limit == 0) return true;
+  if (value.IsArray()) {
+    for (const auto& item : value.GetArray())
+      if (nests_deeper_than(item, limit - 1)) return true;
+    return false;
+  }
+  for (const auto& member : value.GetObject())
+    if (nests_deeper_than(member.value, limit - 1)) return true;
+  return false;
+}
+
 bool is_valid_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-';
@@ -270,9 +288,15 @@ bool parse_manifest(std::string_view text, std::string_view default_name, Manife
     return false;
   }
   auto document = std::make_shared<rapidjson::Document>();
-  document->Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+  // Iterative parsing: no input can recurse the parser into a stack overflow.
+  document->Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (document->HasParseError()) {
     error = syntax_error(text, *document);
+    return false;
+  }
+  if (nests_deeper_than(*document, kMaxNesting)) {
+    error = "the document nests arrays/objects deeper than " + std::to_string(kMaxNesting) +
+            " levels; expected a flatter manifest";
     return false;
   }
   const Value& root = *document;

@@ -98,6 +98,20 @@ BOOST_AUTO_TEST_CASE(syntax_errors_report_line_and_column) {
              "line 1, column 16: The document root must not be followed by other values.");
 }
 
+BOOST_AUTO_TEST_CASE(deep_nesting_is_rejected_without_exhausting_the_stack) {
+  // A million nested arrays: a recursive parser or serializer would overflow the stack.
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  BOOST_TEST(parse_error(R"({"routes": [], "name": )" + deep + "}").find("deeper than 64") !=
+             std::string::npos);
+  const std::string body_65 = std::string(65, '[') + std::string(65, ']');
+  BOOST_TEST(parse_error(one_route(R"("method": "GET", "path": "/a", "kind": "static", )"
+                                   R"("options": {"body": )" + body_65 + "}"))
+                 .find("deeper than 64") != std::string::npos);
+  const std::string body_60 = std::string(60, '[') + std::string(60, ']');
+  parse(one_route(R"("method": "GET", "path": "/a", "kind": "static", "options": {"body": )" +
+                  body_60 + "}"));
+}
+
 BOOST_AUTO_TEST_CASE(empty_file_is_rejected) {
   BOOST_TEST(parse_error("") ==
              "the file is empty; expected a JSON object with a \"routes\" array");
