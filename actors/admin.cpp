@@ -30,8 +30,8 @@ http::Response json(int status, std::string body) {
   return response;
 }
 
-void reply(const http::AdminCallPtr& call, const http::Response& response) {
-  http::send(call->writer, response, {call->method == "HEAD", false, {}});
+void reply(admin_pointer self, const http::AdminCallPtr& call, const http::Response& response) {
+  nudge_until_written(self, http::send(call->writer, response, {call->method == "HEAD", false, {}}));
 }
 
 // Compares without an early exit, so response timing does not reveal the token's prefix.
@@ -59,30 +59,30 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
   if (!authorized(*call, state)) {
     auto response = http::detail_response(401, "Unauthorized");
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return reply(call, response);
+    return reply(self, call, response);
   }
   const Endpoint* endpoint = nullptr;
   for (const auto& e : kEndpoints)
     if (e.path == call->path) endpoint = &e;
-  if (!endpoint) return reply(call, http::detail_response(404, "Not Found"));
+  if (!endpoint) return reply(self, call, http::detail_response(404, "Not Found"));
   const bool head_of_get = endpoint->method == "GET" && call->method == "HEAD";
   if (call->method != endpoint->method && !head_of_get) {
     auto response = http::detail_response(405, "Method Not Allowed");
     response.headers.emplace_back("Allow", endpoint->method == "GET" ? "GET, HEAD" : "POST");
-    return reply(call, response);
+    return reply(self, call, response);
   }
   const std::string_view path = endpoint->path;
   if (path == "/admin/status") {
     const std::chrono::duration<double> uptime = steady_clock::now() - self->state.started;
-    return reply(call, json(200, http::status_json(state, uptime.count())));
+    return reply(self, call, json(200, http::status_json(state, uptime.count())));
   }
-  if (path == "/admin/routes") return reply(call, json(200, http::routes_json(*state.routes)));
-  if (path == "/admin/config") return reply(call, json(200, http::config_json(state)));
+  if (path == "/admin/routes") return reply(self, call, json(200, http::routes_json(*state.routes)));
+  if (path == "/admin/config") return reply(self, call, json(200, http::config_json(state)));
   // POST /admin/reload: answered once the pass is served.
   self->request(self->state.registry, caf::infinite, reload_atom::value, Trigger::admin)
-      .then([=](const ReloadReportPtr& report) { reply(call, json(200, http::reload_json(*report))); },
+      .then([=](const ReloadReportPtr& report) { reply(self, call, json(200, http::reload_json(*report))); },
             [=](caf::error& err) {
-              reply(call, http::detail_response(503, "reload failed: " + self->system().render(err)));
+              reply(self, call, http::detail_response(503, "reload failed: " + self->system().render(err)));
             });
 }
 
@@ -96,17 +96,20 @@ admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor reg
         return ListenResult{listener.port, listener.error};
       },
       [=](ready_atom, bool ready) { self->state.ready = ready; },
+      [=](nudge_atom, const http::PendingWritePtr& write, uint32_t after_ms) {
+        on_nudge(self, write, after_ms);
+      },
       [=](const http::AdminCallPtr& call) {
         // Probes carry no credentials and must not depend on the registry being responsive.
-        if (call->path == "/healthz") return reply(call, json(200, R"({"status":"ok"})"));
+        if (call->path == "/healthz") return reply(self, call, json(200, R"({"status":"ok"})"));
         if (call->path == "/readyz") {
-          return reply(call, self->state.ready ? json(200, R"({"status":"ready"})")
+          return reply(self, call, self->state.ready ? json(200, R"({"status":"ready"})")
                                                : json(503, R"({"status":"not ready"})"));
         }
         self->request(self->state.registry, caf::infinite, caf::get_atom::value)
             .then([=](const ServedStatePtr& state) { handle_admin(self, call, *state); },
                   [=](caf::error& err) {
-                    reply(call, http::detail_response(503, self->system().render(err)));
+                    reply(self, call, http::detail_response(503, self->system().render(err)));
                   });
       },
   };

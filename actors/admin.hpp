@@ -6,6 +6,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/http_front.hpp"
+#include "actors/nudge.hpp"
 #include "actors/registry.hpp"
 #include "http/admin_handler.hpp"
 
@@ -17,7 +18,9 @@ using admin_actor = caf::typed_actor<
     // Readiness for /readyz: true once serving, false while draining.
     caf::reacts_to<ready_atom, bool>,
     // One admin request from the listener.
-    caf::reacts_to<http::AdminCallPtr>>;
+    caf::reacts_to<http::AdminCallPtr>,
+    // Internal: re-waking Pistache until an answer is written.
+    nudge_handler>;
 
 admin_actor spawn_admin(caf::actor_system& system, registry_actor registry);
 

@@ -16,20 +16,34 @@ struct FrontState {
   http::EndpointPtr endpoint;
   caf::typed_response_promise<int64_t> drain_promise;
   steady_clock::time_point drain_deadline;
+  std::optional<steady_clock::time_point> flush_deadline;
+  int64_t cut_off = 0;
   static inline const char* name = "aitools.http_front";
 };
 
 using front_pointer = http_front_actor::stateful_pointer<FrontState>;
 
+// Drain: wait until every request received has been handed to Pistache (at most until the
+// grace deadline), then briefly for those responses to reach the wire.
 void poll_drain(front_pointer self) {
+  constexpr auto kFlushWindow = std::chrono::milliseconds(500);
   auto& st = self->state;
+  const auto now = steady_clock::now();
   const int64_t in_flight = st.shared->in_flight.load();
-  if (in_flight <= 0 || steady_clock::now() >= st.drain_deadline) {
-    st.drain_promise.deliver(std::max<int64_t>(in_flight, 0));
+  if (in_flight > 0 && now < st.drain_deadline) {
+    // Polling counters the reactor threads update: cheap, and only while shutting down.
+    self->delayed_send(self, std::chrono::milliseconds(2), tick_atom::value);
     return;
   }
-  // Polling a counter the reactor threads decrement: cheap, and only while shutting down.
-  self->delayed_send(self, std::chrono::milliseconds(2), tick_atom::value);
+  if (!st.flush_deadline) {
+    st.cut_off = std::max<int64_t>(in_flight, 0);
+    st.flush_deadline = std::min(st.drain_deadline, now + kFlushWindow);
+  }
+  if (st.shared->unwritten.load() > 0 && now < *st.flush_deadline) {
+    self->delayed_send(self, std::chrono::milliseconds(2), tick_atom::value);
+    return;
+  }
+  st.drain_promise.deliver(st.cut_off);
 }
 
 http_front_actor::behavior_type front_behavior(front_pointer self, registry_actor registry,
@@ -65,7 +79,10 @@ http_front_actor::behavior_type front_behavior(front_pointer self, registry_acto
       },
       [=](tick_atom) { poll_drain(self); },
       [=](respond_atom, const http::DeferredResponsePtr& deferred) {
-        http::send_deferred(*deferred);
+        nudge_until_written(self, http::send_deferred(*deferred));
+      },
+      [=](nudge_atom, const http::PendingWritePtr& write, uint32_t after_ms) {
+        on_nudge(self, write, after_ms);
       },
   };
 }

@@ -9,6 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/nudge.hpp"
 #include "actors/registry.hpp"
 #include "http/front_handler.hpp"
 #include "http/pistache_adapter.hpp"
@@ -29,8 +30,8 @@ using http_front_actor = state_subscriber::extend<
     caf::replies_to<drain_atom>::with<int64_t>,
     // A delayed response that is due.
     caf::reacts_to<respond_atom, http::DeferredResponsePtr>,
-    // Internal: drain progress check.
-    caf::reacts_to<tick_atom>>;
+    // Internal: drain progress check; re-waking Pistache for deferred responses.
+    caf::reacts_to<tick_atom>, nudge_handler>;
 
 http_front_actor spawn_http_front(caf::actor_system& system, registry_actor registry,
                                   http::ListenerOptions options, ServedStatePtr initial);

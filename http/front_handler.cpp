@@ -3,7 +3,6 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
-#include "http/pistache_adapter.hpp"
 #include "util/log.hpp"
 
 namespace aitools::http {
@@ -17,19 +16,22 @@ void FrontShared::publish(ServedStatePtr next) {
 
 namespace {
 
-SendOptions finish_options(const std::shared_ptr<FrontShared>& shared, bool head, bool close) {
-  SendOptions options;
-  options.head = head;
-  options.close = close;
-  options.on_done = [shared] { shared->in_flight.fetch_sub(1, std::memory_order_relaxed); };
-  return options;
+// Hands `response` to Pistache and moves it from "in flight" to "unwritten".
+PendingWritePtr hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
+                         const Response& response, bool head, bool close) {
+  shared->unwritten.fetch_add(1, std::memory_order_relaxed);
+  SendOptions options{head, close,
+                      [shared] { shared->unwritten.fetch_sub(1, std::memory_order_relaxed); }};
+  auto write = send(writer, response, std::move(options));
+  shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  return write;
 }
 
 }  // namespace
 
-void send_deferred(DeferredResponse& deferred) {
-  send(deferred.writer, deferred.response,
-       finish_options(deferred.shared, deferred.head, deferred.shared->draining.load()));
+PendingWritePtr send_deferred(DeferredResponse& deferred) {
+  return hand_off(deferred.shared, deferred.writer, deferred.response, deferred.head,
+                  deferred.shared->draining.load());
 }
 
 const ServedState& FrontHandler::current() {
@@ -44,7 +46,7 @@ const ServedState& FrontHandler::current() {
 
 void FrontHandler::answer(PH::ResponseWriter& writer, const Response& response, bool head,
                           bool close) {
-  send(writer, response, finish_options(shared_, head, close));
+  hand_off(shared_, writer, response, head, close);
 }
 
 void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writer) {

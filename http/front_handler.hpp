@@ -11,6 +11,7 @@
 #include <pistache/http.h>
 
 #include "actors/served_state.hpp"
+#include "http/pistache_adapter.hpp"
 #include "http/request.hpp"
 #include "http/router.hpp"
 
@@ -24,7 +25,8 @@ struct FrontShared {
   std::atomic<uint64_t> version{0};
   ServedStatePtr state;  // accessed with std::atomic_load / std::atomic_store only
   std::atomic<bool> draining{false};
-  std::atomic<int64_t> in_flight{0};  // fully received requests not yet answered
+  std::atomic<int64_t> in_flight{0};  // fully received requests whose response is not handed off
+  std::atomic<int64_t> unwritten{0};  // responses handed to Pistache, not yet written
   caf::actor deferred;                // the front actor: sends delayed responses
 };
 
@@ -37,8 +39,8 @@ struct DeferredResponse {
 };
 using DeferredResponsePtr = std::shared_ptr<DeferredResponse>;
 
-// Sends a deferred response and ends its in-flight count.
-void send_deferred(DeferredResponse& deferred);
+// Sends a deferred response (from an actor thread: nudge the returned write until settled).
+PendingWritePtr send_deferred(DeferredResponse& deferred);
 
 class FrontHandler : public Pistache::Http::Handler {
  public:

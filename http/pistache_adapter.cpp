@@ -75,7 +75,7 @@ void fix_keep_alive(const PH::Request& request, PH::ResponseWriter& writer) {
   }
 }
 
-void send(PH::ResponseWriter& writer, const Response& response, SendOptions options) {
+PendingWritePtr send(PH::ResponseWriter& writer, const Response& response, SendOptions options) {
   auto& headers = writer.headers();
   if (!response.content_type.empty()) add_header(writer, "Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) add_header(writer, name, value);
@@ -83,27 +83,35 @@ void send(PH::ResponseWriter& writer, const Response& response, SendOptions opti
     headers.remove<PH::Header::Connection>();
     headers.add<PH::Header::Connection>(PH::ConnectionControl::Close);
   }
-  // Pistache never closes a connection by itself after a response; shutting the socket down
-  // makes its reactor see the end of the stream and release the peer normally.
-  std::shared_ptr<Pistache::Tcp::Peer> peer;
-  if (options.close) {
-    try {
-      peer = writer.peer();
-    } catch (const std::exception&) {
-      // The peer is already gone; nothing to close.
-    }
+  auto write = std::make_shared<PendingWrite>();
+  try {
+    write->peer = writer.peer();
+  } catch (const std::exception&) {
+    // The client is already gone; Pistache rejects the send below.
   }
   static const std::string empty;
   const std::string& body = options.head ? empty : response.body;
+  auto settle = [write, done = std::move(options.on_settled)] {
+    write->settled = true;
+    if (done) done();
+  };
   writer.send(static_cast<PH::Code>(response.status), body)
       .then(
-          [peer, done = options.on_done](ssize_t) {
-            if (peer) ::shutdown(peer->fd(), SHUT_RDWR);
-            if (done) done();
+          [write, settle, close = options.close](ssize_t) {
+            // Pistache never closes a connection by itself after a response; shutting the
+            // socket down makes its reactor see the end of the stream and release the peer.
+            if (close && write->peer) ::shutdown(write->peer->fd(), SHUT_RDWR);
+            settle();
           },
-          [done = options.on_done](std::exception_ptr) {
-            if (done) done();
-          });
+          [settle](std::exception_ptr) { settle(); });
+  return write;
+}
+
+bool nudge(PendingWrite& write) {
+  constexpr int kMaxNudges = 10;  // with doubling delays from 1 ms: about a second in all
+  if (write.settled || !write.peer || ++write.nudges > kMaxNudges) return false;
+  write.peer->send(Pistache::RawBuffer(std::string(), 0));
+  return true;
 }
 
 void EndpointShutdown::operator()(PH::Endpoint* endpoint) const {

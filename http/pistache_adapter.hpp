@@ -1,6 +1,7 @@
 #pragma once
 // The Pistache side of HTTP: request views, response writing, keep-alive and connection
 // closing, shared by the main and admin listeners.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,15 +39,34 @@ void fix_keep_alive(const Pistache::Http::Request& request, Pistache::Http::Resp
 // Sets a response header (replacing one of the same name).
 void add_header(Pistache::Http::ResponseWriter& writer, std::string name, std::string value);
 
+// A response handed to Pistache, until its bytes are written (or the write failed).
+//
+// Pistache 0.0.5 can strand a write pushed from a thread other than the connection's reactor:
+// its write queue reads away the reactor's wake-up when it finds the queue empty, so a push
+// racing with that read is left queued until the next write on that reactor. Writers on other
+// threads (actors) therefore nudge() until the write has settled.
+struct PendingWrite {
+  std::shared_ptr<Pistache::Tcp::Peer> peer;
+  std::atomic<bool> settled{false};
+  int nudges = 0;
+};
+using PendingWritePtr = std::shared_ptr<PendingWrite>;
+
+// Wakes the peer's reactor with an empty write. Returns whether it is worth nudging again
+// later: false once the write settled, the peer is gone, or after a bounded number of tries.
+bool nudge(PendingWrite& write);
+
 struct SendOptions {
-  bool head = false;         // HEAD: headers only
-  bool close = false;        // shut the connection down once the response is written
-  std::function<void()> on_done;  // after the write completed or failed
+  bool head = false;   // HEAD: headers only
+  bool close = false;  // shut the connection down once the response is written
+  std::function<void()> on_settled;  // after the write completed or failed (never on some
+                                     // disconnects: Pistache drops those writes silently)
 };
 
-// Writes `response` (status, Content-Type, headers, body) and applies `options`.
-void send(Pistache::Http::ResponseWriter& writer, const Response& response,
-          SendOptions options = {});
+// Writes `response` (status, Content-Type, headers, body) and applies `options`. The returned
+// handle tells when the write settled.
+PendingWritePtr send(Pistache::Http::ResponseWriter& writer, const Response& response,
+                     SendOptions options = {});
 
 struct ListenerOptions {
   std::string host;

@@ -1,6 +1,7 @@
 // The admin listener: status, routes and config documents, reload on request, the token,
 // and HTTP errors.
 #include <boost/test/unit_test.hpp>
+
 #include <set>
 
 #include "harness.hpp"
@@ -15,10 +16,6 @@ constexpr const char* kGreeter = R"({
     {"method": ["POST", "PUT"], "path": "/echo", "kind": "echo"}
   ]
 })";
-
-std::string string_of(const rapidjson::Value& value) {
-  return value.IsString() ? value.GetString() : "<not a string>";
-}
 
 }  // namespace
 
@@ -37,8 +34,8 @@ BOOST_AUTO_TEST_CASE(status_after_startup) {
   const auto& last = status["last_reload"];
   BOOST_REQUIRE(last.IsObject());
   BOOST_TEST(last["at"].IsString());
-  BOOST_TEST(string_of(last["at"]).size() > 0u);
-  BOOST_TEST(string_of(last["trigger"]) == "startup");
+  BOOST_TEST(it::json_string(last["at"]).size() > 0u);
+  BOOST_TEST(it::json_string(last["trigger"]) == "startup");
   BOOST_TEST(last["duration_ms"].IsNumber());
   BOOST_TEST(last["changed"].IsBool());
 
@@ -49,8 +46,8 @@ BOOST_AUTO_TEST_CASE(status_after_startup) {
   BOOST_TEST(services.MemberCount() == 1u);
   BOOST_REQUIRE(services.HasMember("greeter"));
   const auto& greeter = services["greeter"];
-  BOOST_TEST(string_of(greeter["state"]) == "active");
-  BOOST_TEST(string_of(greeter["file"]) == "greeter.json");
+  BOOST_TEST(it::json_string(greeter["state"]) == "active");
+  BOOST_TEST(it::json_string(greeter["file"]) == "greeter.json");
   BOOST_TEST(greeter["routes"].IsUint());
   BOOST_TEST(greeter["routes"].GetUint() >= 2u);  // two routes, three methods
   BOOST_TEST(greeter["error"].IsNull());
@@ -65,8 +62,8 @@ BOOST_AUTO_TEST_CASE(routes_lists_one_entry_per_method) {
 
   std::set<std::string> listed;
   for (const auto& route : routes.GetArray()) {
-    listed.insert(string_of(route["method"]) + " " + string_of(route["path"]));
-    BOOST_TEST(string_of(route["service"]) == "greeter");
+    listed.insert(it::json_string(route["method"]) + " " + it::json_string(route["path"]));
+    BOOST_TEST(it::json_string(route["service"]) == "greeter");
     BOOST_TEST(route["kind"].IsString());
   }
   // HEAD is implied by GET and not listed separately.
@@ -92,16 +89,16 @@ BOOST_AUTO_TEST_CASE(config_shows_values_and_redacts_secrets) {
     BOOST_TEST(response.body.find(secret) == std::string::npos, "leaks " << secret);
 
   const auto config = it::parse_json(response.body);
-  BOOST_TEST(string_of(config["file"]) == dir.file("aitools.env"));
+  BOOST_TEST(it::json_string(config["file"]) == dir.file("aitools.env"));
   const auto& values = config["values"];
   BOOST_REQUIRE(values.IsObject());
   for (const char* key : {"API_KEY", "ADMIN_TOKEN", "DB_PASSWORD", "CLIENT_SECRET"})
-    BOOST_TEST(string_of(values[key]) == "***", key);
-  BOOST_TEST(string_of(values["GREETING"]) == "hello there");
-  BOOST_TEST(string_of(values["LOG_LEVEL"]) == "warn");
+    BOOST_TEST(it::json_string(values[key]) == "***", key);
+  BOOST_TEST(it::json_string(values["GREETING"]) == "hello there");
+  BOOST_TEST(it::json_string(values["LOG_LEVEL"]) == "warn");
   // Values in force: the --port flag the harness passed, and defaults of keys not in the file.
-  BOOST_TEST(string_of(values["SERVICE_PORT"]) == std::to_string(server.port()));
-  BOOST_TEST(string_of(values["SHUTDOWN_GRACE_MS"]) == "10000");
+  BOOST_TEST(it::json_string(values["SERVICE_PORT"]) == std::to_string(server.port()));
+  BOOST_TEST(it::json_string(values["SHUTDOWN_GRACE_MS"]) == "10000");
 }
 
 BOOST_AUTO_TEST_CASE(reload_on_request_is_served_at_once) {
@@ -121,10 +118,10 @@ BOOST_AUTO_TEST_CASE(reload_on_request_is_served_at_once) {
   const uint64_t generation = report["generation"].GetUint64();
   BOOST_TEST(generation == 2u);
   BOOST_TEST(report["changed"].GetBool());
-  BOOST_TEST(string_of(report["trigger"]) == "admin");
+  BOOST_TEST(it::json_string(report["trigger"]) == "admin");
   BOOST_REQUIRE(report["added"].IsArray());
   BOOST_REQUIRE(report["added"].Size() == 1u);
-  BOOST_TEST(string_of(report["added"][0]) == "extra");
+  BOOST_TEST(it::json_string(report["added"][0]) == "extra");
 
   // Read-your-writes: the very next request is served by that generation.
   const auto served = it::http_get(server.port(), "/extra");

@@ -1,12 +1,13 @@
 // The command line: --help, --check, and the ways startup fails (each with exit status 1 and
 // an actionable message on stderr) or deliberately does not fail.
+#include <boost/test/unit_test.hpp>
+
+#include <sstream>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <boost/test/unit_test.hpp>
-#include <sstream>
 
 #include "harness.hpp"
 

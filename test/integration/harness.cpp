@@ -1,27 +1,33 @@
 #include "harness.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <rapidjson/error/en.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/test/framework.hpp>
+#include <boost/test/results_collector.hpp>
+#include <boost/test/tree/test_unit.hpp>
+#include <rapidjson/error/en.h>
 
 extern char** environ;
 
@@ -129,6 +135,16 @@ pid_t spawn(const Args& args, const Env& environment, int out_fd, int err_fd) {
   }
   ::close(null_fd);
   return pid;
+}
+
+// True when the running Boost.Test case has a failed assertion so far.
+bool current_test_failed() {
+  namespace utf = boost::unit_test;
+  try {
+    return !utf::results_collector.results(utf::framework::current_test_case().p_id).passed();
+  } catch (const std::exception&) {
+    return false;  // not inside a test case
+  }
 }
 
 int decode_status(int status) {
@@ -299,12 +315,16 @@ void ServerProcess::init(const TempDir& dir, const EnvText& env, const Manifests
 
 ServerProcess::~ServerProcess() {
   try {
-    if (!running()) return;
-    signal(SIGTERM);
-    if (wait_exit(5s) == -1) {
-      ::kill(pid_, SIGKILL);
-      wait_exit(5s);
+    if (running()) {
+      signal(SIGTERM);
+      if (wait_exit(5s) == -1) {
+        ::kill(pid_, SIGKILL);
+        wait_exit(5s);
+      }
     }
+    if (pid_ > 0 && (std::uncaught_exceptions() > 0 || current_test_failed()))
+      std::cerr << "---- aitools-server log (" << log_path() << ") ----\n"
+                << log() << "---- end of log ----\n";
   } catch (const std::exception&) {
     // A destructor must not throw; the process is gone or unreachable.
   }
@@ -669,6 +689,11 @@ rapidjson::Document parse_json(const std::string& text) {
     fail(std::string("invalid JSON (") + rapidjson::GetParseError_En(document.GetParseError()) +
          " at offset " + std::to_string(document.GetErrorOffset()) + "): " + text);
   return document;
+}
+
+std::string json_string(const rapidjson::Value& value) {
+  return value.IsString() ? std::string(value.GetString(), value.GetStringLength())
+                          : "<not a string>";
 }
 
 rapidjson::Document admin_json(const ServerProcess& server, const std::string& path) {

@@ -16,9 +16,6 @@
 // Every function reports a harness failure (cannot fork, server did not start, socket
 // timeout, malformed HTTP or JSON) by throwing std::runtime_error with a readable message;
 // Boost.Test turns that into a failed test that shows the message.
-#include <rapidjson/document.h>
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +25,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <sys/types.h>
+
+#include <rapidjson/document.h>
 
 namespace it {
 
@@ -105,7 +106,8 @@ class ServerProcess {
                 Args args = {});
   ServerProcess(const TempDir& dir, const EnvText& env, const Manifests& manifests = {},
                 Args args = {});
-  // If still running: SIGTERM, wait up to 5 s, then SIGKILL.
+  // If still running: SIGTERM, wait up to 5 s, then SIGKILL. When the current test has
+  // failed (or is unwinding from an exception) the server log is then printed to stderr.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -248,6 +250,9 @@ Headers bearer(const std::string& token);  // {{"Authorization", "Bearer " + tok
 
 // Parses JSON; throws with the text and the error offset when it is not valid.
 rapidjson::Document parse_json(const std::string& text);
+// The string `value` holds, or "<not a string>" (so a check on a missing or mistyped member
+// fails with a readable value instead of a RapidJSON assertion).
+std::string json_string(const rapidjson::Value& value);
 // GET `path` on the admin port, requires 200, parses the body.
 rapidjson::Document admin_json(const ServerProcess& server, const std::string& path);
 
