@@ -14,6 +14,7 @@ using std::chrono::steady_clock;
 
 struct AdminState {
   registry_actor registry;
+  http_front_actor front;
   http::EndpointPtr endpoint;
   bool ready = false;
   steady_clock::time_point started = steady_clock::now();
@@ -86,8 +87,10 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
             });
 }
 
-admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor registry) {
+admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor registry,
+                                          http_front_actor front) {
   self->state.registry = std::move(registry);
+  self->state.front = std::move(front);
   return {
       [=](start_atom, const http::ListenerOptions& options) {
         auto listener =
@@ -100,13 +103,13 @@ admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor reg
         on_nudge(self, write, after_ms);
       },
       [=](const http::AdminCallPtr& call) {
-        // Probes carry no credentials and must not depend on the registry being responsive.
+        // Probes carry no credentials and must not depend on another actor being responsive.
         if (call->path == "/healthz") return reply(self, call, json(200, R"({"status":"ok"})"));
         if (call->path == "/readyz") {
           return reply(self, call, self->state.ready ? json(200, R"({"status":"ready"})")
                                                : json(503, R"({"status":"not ready"})"));
         }
-        self->request(self->state.registry, caf::infinite, caf::get_atom::value)
+        self->request(self->state.front, caf::infinite, caf::get_atom::value)
             .then([=](const ServedStatePtr& state) { handle_admin(self, call, *state); },
                   [=](caf::error& err) {
                     reply(self, call, http::detail_response(503, self->system().render(err)));
@@ -117,8 +120,8 @@ admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor reg
 
 }  // namespace
 
-admin_actor spawn_admin(caf::actor_system& system, registry_actor registry) {
-  return system.spawn(admin_behavior, std::move(registry));
+admin_actor spawn_admin(caf::actor_system& system, registry_actor registry, http_front_actor front) {
+  return system.spawn(admin_behavior, std::move(registry), std::move(front));
 }
 
 }  // namespace aitools

@@ -1,8 +1,8 @@
 #pragma once
 // The admin actor owns the admin listener (ADMIN_HOST:ADMIN_PORT) and answers its API:
 // probes (/healthz, /readyz), /admin/status, /admin/reload, /admin/routes, /admin/config.
-// Reloads go to the registry like every other trigger; answers come from the registry's
-// served state, so what status reports is what the front serves.
+// Reloads go to the registry like every other trigger; status, routes and config come from
+// the HTTP front's current snapshot, so what status reports is exactly what is served.
 #include <caf/fwd.hpp>
 
 #include "actors/http_front.hpp"
@@ -22,6 +22,7 @@ using admin_actor = caf::typed_actor<
     // Internal: re-waking Pistache until an answer is written.
     nudge_handler>;
 
-admin_actor spawn_admin(caf::actor_system& system, registry_actor registry);
+// Status, routes and config come from `front` (what is served); reloads go to `registry`.
+admin_actor spawn_admin(caf::actor_system& system, registry_actor registry, http_front_actor front);
 
 }  // namespace aitools

@@ -61,6 +61,7 @@ http_front_actor::behavior_type front_behavior(front_pointer self, registry_acto
         self->state.shared->publish(std::move(state));
         return generation;
       },
+      [=](caf::get_atom) { return std::atomic_load(&self->state.shared->state); },
       [=](start_atom) {
         auto listener = http::listen(options, std::make_shared<http::FrontHandler>(self->state.shared));
         self->state.endpoint = std::move(listener.endpoint);

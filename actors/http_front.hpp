@@ -23,6 +23,9 @@ struct ListenResult {
 };
 
 using http_front_actor = state_subscriber::extend<
+    // The state requests are served from right now. Status answered from it changes in the
+    // same step as the swap: content and status never disagree about the generation.
+    caf::replies_to<caf::get_atom>::with<ServedStatePtr>,
     // Bind and serve.
     caf::replies_to<start_atom>::with<ListenResult>,
     // Refuse new requests with 503 and wait for those in flight, at most SHUTDOWN_GRACE_MS;

@@ -80,7 +80,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
                         {"hot_reload", settings.hot_reload_enable ? "true" : "false"}});
 
   if (settings.admin_port != 0) {
-    h.admin = spawn_admin(system, h.registry);
+    h.admin = spawn_admin(system, h.registry, h.front);
     ask(system, h.admin, listened, error, start_atom::value,
         http::ListenerOptions{settings.admin_host, settings.admin_port, 1, 64 * 1024});
     if (!listened.error.empty()) return fail(listened.error);
