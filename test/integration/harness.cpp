@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -172,9 +173,27 @@ int open_output(const std::string& path) {
   return fd;
 }
 
-// Adds `flag` with a free port unless `args` has it already; returns the port in use
-// (0 when the given value is not a number).
-uint16_t port_arg(Args& args, const std::string& flag, uint16_t free) {
+// The value of `key` in env-file text, as a port, if the file sets it.
+std::optional<uint16_t> env_port(const std::string& env_text, const std::string& key) {
+  std::istringstream lines(env_text);
+  std::optional<uint16_t> port;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(key + "=", 0) != 0) continue;
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(line.c_str() + key.size() + 1, &end, 10);
+    if (*end == '\0' && value <= 65535) port = static_cast<uint16_t>(value);
+  }
+  return port;
+}
+
+// The port the server will use for `flag`/`key`: the flag's value if `args` has it, else the
+// env file's value if it sets one (so a test can edit it live), else a free port passed as
+// the flag. 0 when the given value is not a number.
+uint16_t port_arg(Args& args, const std::string& env_text, const std::string& flag,
+                  const std::string& key, uint16_t free) {
+  if (auto from_file = env_port(env_text, key)) {
+    if (std::find(args.begin(), args.end(), flag) == args.end()) return *from_file;
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     std::string value;
     if (args[i] == flag && i + 1 < args.size())
@@ -309,8 +328,8 @@ void ServerProcess::init(const TempDir& dir, const EnvText& env, const Manifests
   const auto ports = free_ports(2);
   args_ = {"--config", dir.file("aitools.env")};
   args_.insert(args_.end(), args.begin(), args.end());
-  port_ = port_arg(args_, "--port", ports[0]);
-  admin_port_ = port_arg(args_, "--admin-port", ports[1]);
+  port_ = port_arg(args_, env.text, "--port", "SERVICE_PORT", ports[0]);
+  admin_port_ = port_arg(args_, env.text, "--admin-port", "ADMIN_PORT", ports[1]);
 }
 
 ServerProcess::~ServerProcess() {

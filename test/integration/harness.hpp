@@ -101,7 +101,9 @@ void write_setup(const TempDir& dir, const EnvText& env, const Manifests& manife
 class ServerProcess {
  public:
   // Writes the setup now (see write_setup); start() runs the binary. An ADMIN_TOKEN in
-  // `env` is remembered and sent by admin_get()/admin_post().
+  // `env` is remembered and sent by admin_get()/admin_post(). Ports: --port/--admin-port in
+  // `args` win; else SERVICE_PORT/ADMIN_PORT set in `env` are used as they are (no flag, so
+  // the env file can change them live); else free ports are passed as flags.
   ServerProcess(const TempDir& dir, const Env& env, const Manifests& manifests = {},
                 Args args = {});
   ServerProcess(const TempDir& dir, const EnvText& env, const Manifests& manifests = {},

@@ -2,11 +2,6 @@
 // or the env file on disk the way people and editors do, and observes the result over HTTP.
 // Effects are awaited through the generation in /admin/status (or another status field when a
 // change must not bump it), never through fixed sleeps.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -167,74 +162,6 @@ void expect_not_found(LiveServer& live, const std::string& path, uint64_t genera
 }
 
 // ---- a server configured by its env file only ----
-
-// ServerProcess always passes --port, and a flag replaces SERVICE_PORT entirely (flags win
-// before validation), so an edit of SERVICE_PORT in the file could never be restart_required.
-// This runs the binary with `--config` alone: both ports come from the env file.
-class FileConfiguredServer {
- public:
-  explicit FileConfiguredServer(const it::TempDir& dir, uint16_t admin_port)
-      : admin_port_(admin_port) {
-    // Prepared before fork(): the child must not allocate. A minimal environment, so that
-    // nothing but the env file configures the server.
-    std::string binary = AITOOLS_SERVER_BINARY, flag = "--config", config = dir.file("aitools.env");
-    std::string path_var = "PATH=/usr/bin:/bin";
-    char* argv[] = {binary.data(), flag.data(), config.data(), nullptr};
-    char* envp[] = {path_var.data(), nullptr};
-    const int log_fd = ::open(dir.file("server.log").c_str(),
-                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    BOOST_TEST_REQUIRE(log_fd >= 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-      ::execve(argv[0], argv, envp);
-      _exit(127);
-    }
-    ::close(log_fd);
-    BOOST_TEST_REQUIRE(pid_ > 0);
-    const bool ready = it::wait_until(
-        [&] {
-          try {
-            return it::http_get(admin_port_, "/readyz").status == 200;
-          } catch (const std::exception&) {
-            return false;  // not listening yet
-          }
-        },
-        10s);
-    if (!ready) stop();  // a throwing constructor runs no destructor
-    BOOST_TEST_REQUIRE(ready, "server not ready; log:\n" << it::read_file(dir.file("server.log")));
-  }
-
-  ~FileConfiguredServer() { stop(); }
-
-  FileConfiguredServer(const FileConfiguredServer&) = delete;
-  FileConfiguredServer& operator=(const FileConfiguredServer&) = delete;
-
-  rapidjson::Document admin_json(const std::string& path) const {
-    const auto response = it::http_get(admin_port_, path);
-    BOOST_TEST_REQUIRE(response.status == 200, path << ": " << response.body);
-    return it::parse_json(response.body);
-  }
-
- private:
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    if (!it::wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s)) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-  }
-
-  uint16_t admin_port_;
-  pid_t pid_ = -1;
-};
 
 // `count` ports that were free a moment ago, all different.
 std::vector<uint16_t> distinct_free_ports(size_t count) {
@@ -442,21 +369,21 @@ BOOST_AUTO_TEST_CASE(restart_only_key_is_reported_not_applied) {
   it::Env env = watched_env({{"SERVICE_HOST", "127.0.0.1"},
                              {"SERVICE_PORT", std::to_string(port)},
                              {"ADMIN_PORT", std::to_string(admin_port)}});
-  it::write_setup(dir, env, {{"x.json", manifest("/x", "x")}});
-  FileConfiguredServer server(dir, admin_port);
+  it::ServerProcess server(dir, env, {{"x.json", manifest("/x", "x")}});
+  server.start();
 
   env["SERVICE_PORT"] = std::to_string(new_port);
   dir.write("aitools.env", it::env_text(env));
 
   // restart_required does not bump the generation: wait for the field itself.
   BOOST_TEST_REQUIRE(it::wait_until([&] {
-    const auto status = server.admin_json("/admin/status");
+    const auto status = it::admin_json(server, "/admin/status");
     return contains(string_list(status["restart_required"]), "SERVICE_PORT");
-  }, kPatience), it::read_file(dir.file("server.log")));
-  const auto status = server.admin_json("/admin/status");
+  }, kPatience));
+  const auto status = it::admin_json(server, "/admin/status");
   BOOST_TEST(string_list(status["restart_required"]) == std::vector<std::string>{"SERVICE_PORT"});
   BOOST_TEST(status["generation"].GetUint64() == 1u);
-  BOOST_TEST(string_or_empty(server.admin_json("/admin/config")["values"]["SERVICE_PORT"]) ==
+  BOOST_TEST(string_or_empty(it::admin_json(server, "/admin/config")["values"]["SERVICE_PORT"]) ==
              std::to_string(port));
   const auto response = it::http_get(port, "/x");
   BOOST_TEST(response.status == 200);
