@@ -37,6 +37,8 @@ const char* to_string(ServiceStatus::State state) {
 
 bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
                        std::string& error) {
+  // Bounds the memory one file can take during a pass.
+  constexpr uintmax_t kMaxManifestBytes = uintmax_t{64} << 20;
   files.clear();
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -53,6 +55,13 @@ bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
     std::error_code type_ec;
     if (config::is_ignored_manifest_name(name) || !it->is_regular_file(type_ec)) continue;
     ManifestFile file{name, std::nullopt, {}};
+    std::error_code size_ec;
+    if (fs::file_size(it->path(), size_ec) > kMaxManifestBytes) {
+      file.read_error = "file is larger than " + std::to_string(kMaxManifestBytes >> 20) +
+                        " MiB; expected a smaller manifest (split it into several files)";
+      files.push_back(std::move(file));
+      continue;
+    }
     std::ifstream in(it->path(), std::ios::binary);
     std::ostringstream content;
     if (in && (content << in.rdbuf(), !in.bad())) {

@@ -137,6 +137,14 @@ bool read_headers(const Value& headers, http::Response& response, std::string& e
       error = "headers." + name + ": expected a header name of letters, digits and !#$%&'*+-.^_`|~";
       return false;
     }
+    // Framing and routing headers are the server's: a second copy would corrupt the response.
+    for (std::string_view owned : {"content-length", "transfer-encoding", "connection",
+                                   "x-route-generation"}) {
+      if (iequals(name, owned)) {
+        error = "headers." + name + ": set by the server; expected any other header";
+        return false;
+      }
+    }
     const Value& value = member->value;
     constexpr std::string_view kForbidden("\r\n\0", 3);  // would split or cut the header line
     if (!value.IsString() || as_view(value).find_first_of(kForbidden) != std::string_view::npos) {

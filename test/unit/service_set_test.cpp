@@ -556,6 +556,19 @@ BOOST_FIXTURE_TEST_CASE(read_services_dir_keeps_only_json_files_sorted_by_name, 
   BOOST_TEST(error.empty());
 }
 
+BOOST_FIXTURE_TEST_CASE(read_services_dir_refuses_oversized_files_without_reading_them, TempDir) {
+  write("huge.json", "");
+  fs::resize_file(path / "huge.json", (uintmax_t{64} << 20) + 1);  // sparse: costs no disk
+  write("small.json", "S");
+  std::vector<ManifestFile> files;
+  std::string error;
+  BOOST_REQUIRE(aitools::read_services_dir(path.string(), files, error));
+  BOOST_REQUIRE(files.size() == 2u);
+  BOOST_TEST(!files[0].content.has_value());
+  BOOST_TEST(contains(files[0].read_error, "larger than 64 MiB"));
+  BOOST_TEST(files[1].content.value_or("<unread>") == "S");
+}
+
 BOOST_FIXTURE_TEST_CASE(read_services_dir_of_missing_directory_fails_with_error, TempDir) {
   const std::string missing = (path / "does-not-exist").string();
   std::vector<ManifestFile> files;

@@ -202,6 +202,10 @@ BOOST_AUTO_TEST_CASE(static_option_errors) {
              "headers.X-A: expected a string without CR, LF or NUL");
   BOOST_TEST(compile_error("static", R"({"headers": {"X-A": 1}})") ==
              "headers.X-A: expected a string without CR, LF or NUL");
+  BOOST_TEST(compile_error("static", R"({"headers": {"content-length": "5"}})") ==
+             "headers.content-length: set by the server; expected any other header");
+  BOOST_TEST(compile_error("static", R"({"headers": {"Connection": "close"}})") ==
+             "headers.Connection: set by the server; expected any other header");
   BOOST_TEST(compile_error("static", R"({"stauts": 200})") ==
              "stauts: unknown option; expected one of status, headers, body, delay_ms");
 }
