@@ -91,24 +91,35 @@ void publish(registry_pointer self, const ServedStatePtr& state, const ReloadRep
   }
 }
 
+// A pass that could not run keeps everything served as it is and reports why.
+void fail_pass(registry_pointer self, Trigger trigger, const std::string& where,
+               const std::string& error) {
+  auto& st = self->state;
+  auto report = std::make_shared<ReloadReport>();
+  if (st.services->state()) *report = st.services->state()->last_reload;
+  report->trigger = trigger;
+  report->changed = false;
+  report->errors = {{where, error}};
+  log::error("reload_failed", {{"trigger", to_string(trigger)}, {"where", where}, {"error", error}});
+  finish_pass(self, report);
+}
+
 void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point started,
                 const ConfigLoadPtr& load) {
   auto& st = self->state;
   std::vector<ManifestFile> files;
   std::string dir_error;
-  if (!read_services_dir(st.services_dir, files, dir_error)) {
-    // An unreadable directory must not read as "every file deleted": keep serving.
-    auto report = std::make_shared<ReloadReport>();
-    if (st.services->state()) *report = st.services->state()->last_reload;
-    report->trigger = trigger;
-    report->changed = false;
-    report->errors = {{st.services_dir, dir_error}};
-    log::error("reload_failed", {{"trigger", to_string(trigger)}, {"error", dir_error}});
-    return finish_pass(self, report);
-  }
+  // An unreadable directory must not read as "every file deleted": keep serving.
+  if (!read_services_dir(st.services_dir, files, dir_error))
+    return fail_pass(self, trigger, st.services_dir, dir_error);
   const auto previous_level = st.services->state() ? st.services->state()->config->settings.log_level
                                                    : log::level();
-  auto outcome = st.services->apply(*load, files, trigger, started);
+  ServiceSet::Outcome outcome;
+  try {
+    outcome = st.services->apply(*load, files, trigger, started);
+  } catch (const std::exception& e) {
+    return fail_pass(self, trigger, st.services_dir, std::string("reload pass failed: ") + e.what());
+  }
   const auto& settings = outcome.state->config->settings;
   if (settings.log_level != previous_level) log::set_level(settings.log_level);
   st.debouncer.set_window(settings.reload_debounce);

@@ -272,10 +272,25 @@ std::vector<ServiceStatus> ServiceSet::statuses() const {
 ServiceSet::Outcome ServiceSet::apply(const ConfigLoad& load, const std::vector<ManifestFile>& files,
                                       Trigger trigger,
                                       std::chrono::steady_clock::time_point started) {
-  const bool config_changed = !state_ || !same_config(state_->config, load.config);
-
   std::map<std::string, VersionPtr> previous;  // file -> live version before the pass
   for (const auto& [file, record] : records_) previous[file] = record.live;
+  try {
+    return apply_files(load, files, trigger, started, previous);
+  } catch (...) {
+    // Back to exactly what is served (state_ is untouched); every file is compiled afresh
+    // by the next pass.
+    records_.clear();
+    for (const auto& [file, version] : previous) records_[file].live = version;
+    throw;
+  }
+}
+
+ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
+                                            const std::vector<ManifestFile>& files,
+                                            Trigger trigger,
+                                            std::chrono::steady_clock::time_point started,
+                                            const std::map<std::string, VersionPtr>& previous) {
+  const bool config_changed = !state_ || !same_config(state_->config, load.config);
 
   std::set<std::string> present;
   for (const auto& file : files) {
@@ -299,7 +314,9 @@ ServiceSet::Outcome ServiceSet::apply(const ConfigLoad& load, const std::vector<
     else if (version && now != version) report.updated.push_back(now->service.name);
   }
   for (const auto& [file, record] : records_) {
-    if (record.live && !previous[file]) report.added.push_back(record.live->service.name);
+    const auto before = previous.find(file);
+    if (record.live && (before == previous.end() || !before->second))
+      report.added.push_back(record.live->service.name);
     const std::string& error = !record.error.empty() ? record.error : record.conflict;
     if (!error.empty()) report.errors.push_back({file, error});
   }

@@ -38,7 +38,8 @@ class ServiceSet {
     ServedStatePtr state;  // the state after the pass
     bool published_change = false;  // generation, service states or config error changed
   };
-  // One reload pass. `started` is when the pass began (for the reported duration).
+  // One reload pass. `started` is when the pass began (for the reported duration). If it
+  // throws (out of memory), nothing served changes and the exception propagates.
   Outcome apply(const ConfigLoad& config, const std::vector<ManifestFile>& files,
                 Trigger trigger, std::chrono::steady_clock::time_point started);
 
@@ -49,6 +50,9 @@ class ServiceSet {
   struct Record;
   using VersionPtr = std::shared_ptr<const Version>;
 
+  Outcome apply_files(const ConfigLoad& config, const std::vector<ManifestFile>& files,
+                      Trigger trigger, std::chrono::steady_clock::time_point started,
+                      const std::map<std::string, VersionPtr>& previous);
   void refresh_candidate(Record& record, const ManifestFile& file,
                          const config::ConfigSnapshot& config, bool config_changed);
   void resolve_conflicts();

@@ -529,6 +529,41 @@ BOOST_AUTO_TEST_CASE(restart_required_is_carried_into_the_report) {
   BOOST_TEST(published_change);
 }
 
+// Fails a pass the way running out of memory would.
+class ThrowingKind final : public aitools::services::ServiceKind {
+ public:
+  std::string_view name() const override { return "throwing"; }
+  aitools::services::RouteHandlerPtr compile(const rapidjson::Value*,
+                                             const aitools::services::RouteInfo&,
+                                             std::string&) const override {
+    throw std::bad_alloc();
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_pass_that_throws_changes_nothing_and_the_next_one_recovers) {
+  aitools::services::Catalog catalog;
+  const auto* builtin_static = aitools::services::Catalog::builtin().find("static");
+  catalog.add(std::shared_ptr<const aitools::services::ServiceKind>(builtin_static, [](auto*) {}));
+  catalog.add(std::make_shared<ThrowingKind>());
+  ServiceSet guarded(catalog, "/virtual/services");
+  const auto load = config_load("");
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  std::vector<ManifestFile> files{{"a.json", manifest({route("GET", "/a", "one")}), ""}};
+  const auto first = guarded.apply(load, files, Trigger::startup, now()).state;
+
+  files = {{"a.json", manifest({route("GET", "/a", "two")}), ""},
+           {"b.json", R"({"routes": [{"method": "GET", "path": "/b", "kind": "throwing"}]})", ""}};
+  BOOST_CHECK_THROW(guarded.apply(load, files, Trigger::file, now()), std::bad_alloc);
+  BOOST_TEST(guarded.state() == first);
+  BOOST_TEST(serve(*guarded.state(), "/a") == "one");
+
+  files.pop_back();
+  const auto next = guarded.apply(load, files, Trigger::file, now()).state;
+  BOOST_TEST(serve(*next, "/a") == "two");
+  BOOST_TEST(next->generation == 2u);
+  BOOST_TEST(next->last_reload.updated == Names{"a"}, boost::test_tools::per_element());
+}
+
 // ---- read_services_dir on a real directory -----------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(read_services_dir_keeps_only_json_files_sorted_by_name, TempDir) {
