@@ -34,6 +34,7 @@ using state_subscriber =
 
 // Local-only message types (they hold pointers; never serialized).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::Trigger)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ChangedFile)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ServedStatePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ReloadReportPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ConfigLoadPtr)

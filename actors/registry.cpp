@@ -20,6 +20,9 @@ struct RegistryState {
   bool timer_armed = false;
   std::vector<state_subscriber> subscribers;
 
+  ConfigLoadPtr config_load;  // the config actor's last answer
+  bool config_dirty = true;    // the next pass must re-read the env file
+
   bool running = false;    // a pass is between start and the last subscriber's answer
   bool scheduled = false;  // a run_atom is on its way
   bool pending = false;    // a pass is wanted
@@ -54,6 +57,7 @@ void log_pass(const ReloadReport& report, bool published_change) {
 
 void schedule_pass(registry_pointer self, Trigger trigger) {
   auto& st = self->state;
+  if (trigger != Trigger::file) st.config_dirty = true;  // explicit reloads re-read everything
   if (!st.pending) st.pending_trigger = trigger;
   st.pending = true;
   // Through the mailbox, so requests already queued join this pass.
@@ -137,20 +141,17 @@ void start_pass(registry_pointer self) {
   st.waiting.clear();
   const Trigger trigger = st.pending_trigger;
   const auto started = steady_clock::now();
+  if (!st.config_dirty && st.config_load) return apply_pass(self, trigger, started, st.config_load);
+  st.config_dirty = false;
   self->request(st.config, caf::infinite, load_atom::value)
-      .then([=](ConfigLoadPtr load) { apply_pass(self, trigger, started, load); },
-            [=](caf::error& err) {
-              // Without the config actor, re-apply the config in force.
-              auto load = std::make_shared<ConfigLoad>();
-              const auto& current = self->state.services->state();
-              if (!current) {
-                log::error("config_unavailable", {{"error", self->system().render(err)}});
-                return finish_pass(self, std::make_shared<ReloadReport>());
-              }
-              load->config = current->config;
-              load->error = "config actor unavailable: " + self->system().render(err);
-              apply_pass(self, trigger, started, load);
-            });
+      .then(
+          [=](ConfigLoadPtr load) {
+            self->state.config_load = load;
+            apply_pass(self, trigger, started, load);
+          },
+          [=](caf::error& err) {
+            fail_pass(self, trigger, "config", "config actor unavailable: " + self->system().render(err));
+          });
 }
 
 void arm_timer(registry_pointer self) {
@@ -182,7 +183,8 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
         schedule_pass(self, trigger);
         return promise;
       },
-      [=](changed_atom) {
+      [=](changed_atom, ChangedFile file) {
+        if (file == ChangedFile::env_file) self->state.config_dirty = true;
         if (self->state.debouncer.on_change(steady_clock::now())) {
           schedule_pass(self, Trigger::file);
         } else {

@@ -16,8 +16,8 @@ namespace aitools {
 using registry_actor = caf::typed_actor<
     // Re-read the config and every manifest; answers once the pass is served.
     caf::replies_to<reload_atom, Trigger>::with<ReloadReportPtr>,
-    // Files changed (from the watcher): debounced, see actors/debouncer.hpp.
-    caf::reacts_to<changed_atom>,
+    // A file changed (from the watcher): debounced, see actors/debouncer.hpp.
+    caf::reacts_to<changed_atom, ChangedFile>,
     // Periodic or overflow rescan: a pass that only counts if content differs.
     caf::reacts_to<rescan_atom>,
     // The state currently served.

@@ -17,6 +17,11 @@ namespace aitools {
 enum class Trigger : uint8_t { startup, file, signal, admin, message, rescan };
 const char* to_string(Trigger trigger);
 
+// What a file event touched: the registry re-reads the env file only when it changed (or on
+// an explicit reload or a rescan), so a pass started by a manifest edit never reads an env
+// file that is being rewritten in place - a half-written env file is usually still valid.
+enum class ChangedFile : uint8_t { manifest, env_file };
+
 struct ServiceStatus {
   enum class State : uint8_t { active, quarantined, disabled };
   std::string name;  // key in /admin/status; a name-conflict loser is keyed by its file name

@@ -73,18 +73,24 @@ class DirectoryWatch {
     return wd;
   }
 
-  bool relevant(const inotify_event& event) const {
-    if (event.len == 0) return false;
+  // What the registry needs to hear after a batch of events.
+  struct News {
+    bool manifest = false;
+    bool env_file = false;
+    bool rescan = false;
+  };
+
+  void note(const inotify_event& event, News& news) const {
+    if (event.len == 0) return;
     const std::string_view name(event.name);
-    return (event.wd == services_wd_ && !config::is_ignored_manifest_name(name)) ||
-           (event.wd == config_wd_ && name == config_name_);
+    if (event.wd == services_wd_ && !config::is_ignored_manifest_name(name)) news.manifest = true;
+    if (event.wd == config_wd_ && name == config_name_) news.env_file = true;
   }
 
-  // Reads every queued event; returns what the registry needs to hear.
-  enum class Action { none, changed, rescan };
-  Action drain_events() {
+  // Reads every queued event.
+  News drain_events() {
     alignas(inotify_event) char buffer[16 * 1024];
-    Action action = Action::none;
+    News news;
     for (;;) {
       const ssize_t n = ::read(inotify_fd_, buffer, sizeof buffer);
       if (n <= 0) break;
@@ -92,18 +98,18 @@ class DirectoryWatch {
         const auto& event = *reinterpret_cast<const inotify_event*>(p);
         p += sizeof(inotify_event) + event.len;
         if (event.mask & IN_Q_OVERFLOW) {
-          action = Action::rescan;
+          news.rescan = true;
         } else if (event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
           // A watched directory went away: forget it and retry until it is back.
           if (event.wd == services_wd_) services_wd_ = -1;
           if (event.wd == config_wd_) config_wd_ = -1;
-          action = Action::rescan;
-        } else if (relevant(event) && action == Action::none) {
-          action = Action::changed;
+          news.rescan = true;
+        } else {
+          note(event, news);
         }
       }
     }
-    return action;
+    return news;
   }
 
   void run() {
@@ -116,10 +122,15 @@ class DirectoryWatch {
         return;
       }
       if (fds[1].revents & POLLIN) return;
-      Action action = fds[0].revents & POLLIN ? drain_events() : Action::none;
-      if (!complete && add_watches()) action = Action::rescan;  // a directory is back
-      if (action == Action::changed) caf::anon_send(registry_, changed_atom::value);
-      if (action == Action::rescan) caf::anon_send(registry_, rescan_atom::value);
+      News news = fds[0].revents & POLLIN ? drain_events() : News{};
+      if (!complete && add_watches()) news.rescan = true;  // a directory is back
+      if (news.rescan) {
+        caf::anon_send(registry_, rescan_atom::value);  // re-reads everything
+      } else if (news.env_file) {
+        caf::anon_send(registry_, changed_atom::value, ChangedFile::env_file);
+      } else if (news.manifest) {
+        caf::anon_send(registry_, changed_atom::value, ChangedFile::manifest);
+      }
     }
   }
 

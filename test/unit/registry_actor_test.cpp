@@ -404,7 +404,7 @@ BOOST_AUTO_TEST_CASE(file_changes_lead_to_new_generations) {
   reload(Trigger::startup);
 
   write_manifest("greeter.json", greeter("v2 {name}"));
-  caf::anon_send(registry, aitools::changed_atom::value);  // after a quiet period: at once
+  caf::anon_send(registry, aitools::changed_atom::value, aitools::ChangedFile::manifest);  // after a quiet period: at once
   auto current = await_state([](const ServedState& s) { return s.generation >= 2; });
   BOOST_TEST(current->generation == 2u);
   BOOST_TEST(aitools::to_string(current->last_reload.trigger) == std::string("file"));
@@ -413,7 +413,7 @@ BOOST_AUTO_TEST_CASE(file_changes_lead_to_new_generations) {
   // Right after, so normally inside RELOAD_DEBOUNCE_MS: held, then applied by the trailing
   // pass (a slow machine makes it a leading change instead; one more generation either way).
   write_manifest("greeter.json", greeter("v3 {name}"));
-  caf::anon_send(registry, aitools::changed_atom::value);
+  caf::anon_send(registry, aitools::changed_atom::value, aitools::ChangedFile::manifest);
   current = await_state([](const ServedState& s) { return s.generation >= 3; });
   BOOST_TEST(current->generation == 3u);
   BOOST_TEST(serve(*current, "/hello/bob") == "v3 bob");
@@ -437,6 +437,23 @@ BOOST_AUTO_TEST_CASE(env_file_edits_apply_and_an_invalid_env_file_keeps_the_conf
   BOOST_TEST(current->config_error.has_value());
   BOOST_TEST(current->config->lookup("GREETING").value_or("") == "howdy");
   BOOST_TEST(serve(*current, "/hello/bob") == "howdy bob");
+}
+
+BOOST_AUTO_TEST_CASE(a_manifest_event_does_not_read_an_env_file_being_rewritten) {
+  reload(Trigger::startup);
+  // An in-place rewrite of the env file has truncated it (a valid, empty file) when a
+  // manifest edit starts a pass: that pass must keep the config in force.
+  write_env("");
+  write_manifest("greeter.json", greeter("v2 ${GREETING} {name}"));
+  caf::anon_send(registry, aitools::changed_atom::value, aitools::ChangedFile::manifest);
+  auto current = await_state([](const ServedState& s) { return s.generation >= 2; });
+  BOOST_TEST(serve(*current, "/hello/bob") == "v2 hello bob");
+
+  // The rewrite completes and its own event arrives: now the env file is read.
+  write_env(env("howdy"));
+  caf::anon_send(registry, aitools::changed_atom::value, aitools::ChangedFile::env_file);
+  current = await_state([](const ServedState& s) { return s.generation >= 3; });
+  BOOST_TEST(serve(*current, "/hello/bob") == "v2 howdy bob");
 }
 
 BOOST_AUTO_TEST_CASE(restart_only_change_is_reported_without_new_generation) {
