@@ -32,7 +32,7 @@ http::Response json(int status, std::string body) {
 }
 
 void reply(admin_pointer self, const http::AdminCallPtr& call, const http::Response& response) {
-  nudge_until_written(self, http::send(call->writer, response, {call->method == "HEAD", false, {}}));
+  nudge_until_written(self, http::send(call->writer, response, {call->method == "HEAD", false, true, {}}));
 }
 
 // Compares without an early exit, so response timing does not reveal the token's prefix.

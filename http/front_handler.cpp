@@ -16,11 +16,12 @@ void FrontShared::publish(ServedStatePtr next) {
 
 namespace {
 
-// Hands `response` to Pistache and moves it from "in flight" to "unwritten".
+// Hands `response` to Pistache and moves it from "in flight" to "unwritten". `track`: written
+// from an actor thread (see PendingWrite).
 PendingWritePtr hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
-                         const Response& response, bool head, bool close) {
+                         const Response& response, bool head, bool close, bool track) {
   shared->unwritten.fetch_add(1, std::memory_order_relaxed);
-  SendOptions options{head, close,
+  SendOptions options{head, close, track,
                       [shared] { shared->unwritten.fetch_sub(1, std::memory_order_relaxed); }};
   auto write = send(writer, response, std::move(options));
   shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -31,7 +32,7 @@ PendingWritePtr hand_off(const std::shared_ptr<FrontShared>& shared, PH::Respons
 
 PendingWritePtr send_deferred(DeferredResponse& deferred) {
   return hand_off(deferred.shared, deferred.writer, deferred.response, deferred.head,
-                  deferred.shared->draining.load());
+                  deferred.shared->draining.load(), true);
 }
 
 const ServedState& FrontHandler::current() {
@@ -40,20 +41,21 @@ const ServedState& FrontHandler::current() {
     // Rare: once per clone per published state. The steady state touches no shared write.
     cached_ = std::atomic_load(&shared_->state);
     seen_version_ = version;
+    generation_header_ = make_header("X-Route-Generation", std::to_string(cached_->generation));
   }
   return *cached_;
 }
 
 void FrontHandler::answer(PH::ResponseWriter& writer, const Response& response, bool head,
                           bool close) {
-  hand_off(shared_, writer, response, head, close);
+  hand_off(shared_, writer, response, head, close, false);
 }
 
 void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writer) {
   shared_->in_flight.fetch_add(1, std::memory_order_relaxed);
   const ServedState& state = current();
   fix_keep_alive(request, writer);
-  add_header(writer, "X-Route-Generation", std::to_string(state.generation));
+  writer.headers().add(generation_header_);
 
   if (shared_->draining.load(std::memory_order_relaxed))
     return answer(writer, detail_response(503, "Service Unavailable"), false, true);
@@ -74,14 +76,13 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
   }
 
   const RouteEntry& route = state.routes->route(match.route);
-  Params params;
-  params.reserve(param_values_.size());
+  params_.clear();
   for (size_t i = 0; i < param_values_.size() && i < route.param_names.size(); ++i)
-    params.emplace_back(route.param_names[i], param_values_[i]);
+    params_.emplace_back(route.param_names[i], param_values_[i]);
 
   Response response;
   try {
-    response = route.handler->handle(PistacheRequest(request), params);
+    response = route.handler->handle(PistacheRequest(request), params_);
   } catch (const std::exception& e) {
     log::error("handler_failed", {{"service", route.service}, {"path", request.resource()},
                                   {"error", e.what()}});

@@ -58,7 +58,10 @@ class FrontHandler : public Pistache::Http::Handler {
   std::shared_ptr<FrontShared> shared_;
   uint64_t seen_version_ = 0;
   ServedStatePtr cached_;
-  ParamValues param_values_;  // reused between requests of this clone
+  HeaderPtr generation_header_;  // X-Route-Generation of cached_, shared by its responses
+  // Reused between requests of this clone (it serves one request at a time).
+  ParamValues param_values_;
+  Params params_;
 };
 
 }  // namespace aitools::http

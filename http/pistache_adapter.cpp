@@ -2,7 +2,6 @@
 
 #include <sys/socket.h>
 
-
 #include <pistache/peer.h>
 
 namespace aitools::http {
@@ -11,8 +10,8 @@ namespace PH = Pistache::Http;
 
 namespace {
 
-// Pistache writes only typed headers into a response (raw ones are dropped), so every
-// header we set travels as one of these.
+// See HeaderPtr. Immutable once built (Pistache never parses into response headers), so one
+// object may be shared by responses on any thread.
 class ResponseHeader final : public PH::Header::Header {
  public:
   ResponseHeader(std::string name, std::string value)
@@ -30,8 +29,12 @@ class ResponseHeader final : public PH::Header::Header {
 
 }  // namespace
 
+HeaderPtr make_header(std::string name, std::string value) {
+  return std::make_shared<ResponseHeader>(std::move(name), std::move(value));
+}
+
 void add_header(PH::ResponseWriter& writer, std::string name, std::string value) {
-  writer.headers().add(std::make_shared<ResponseHeader>(std::move(name), std::move(value)));
+  writer.headers().add(make_header(std::move(name), std::move(value)));
 }
 
 PistacheRequest::PistacheRequest(const PH::Request& request)
@@ -83,24 +86,33 @@ PendingWritePtr send(PH::ResponseWriter& writer, const Response& response, SendO
     headers.remove<PH::Header::Connection>();
     headers.add<PH::Header::Connection>(PH::ConnectionControl::Close);
   }
-  auto write = std::make_shared<PendingWrite>();
-  try {
-    write->peer = writer.peer();
-  } catch (const std::exception&) {
-    // The client is already gone; Pistache rejects the send below.
+  // The peer (a weak_ptr lock) and the tracking record only when asked for: the common
+  // response, written on its reactor thread and kept alive, needs neither.
+  std::shared_ptr<Pistache::Tcp::Peer> peer;
+  if (options.track || options.close) {
+    try {
+      peer = writer.peer();
+    } catch (const std::exception&) {
+      // The client is already gone; Pistache rejects the send below.
+    }
+  }
+  PendingWritePtr write;
+  if (options.track) {
+    write = std::make_shared<PendingWrite>();
+    write->peer = peer;
   }
   static const std::string empty;
   const std::string& body = options.head ? empty : response.body;
   auto settle = [write, done = std::move(options.on_settled)] {
-    write->settled = true;
+    if (write) write->settled = true;
     if (done) done();
   };
   writer.send(static_cast<PH::Code>(response.status), body)
       .then(
-          [write, settle, close = options.close](ssize_t) {
+          [peer, settle, close = options.close](ssize_t) {
             // Pistache never closes a connection by itself after a response; shutting the
             // socket down makes its reactor see the end of the stream and release the peer.
-            if (close && write->peer) ::shutdown(write->peer->fd(), SHUT_RDWR);
+            if (close && peer) ::shutdown(peer->fd(), SHUT_RDWR);
             settle();
           },
           [settle](std::exception_ptr) { settle(); });

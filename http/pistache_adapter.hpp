@@ -36,6 +36,11 @@ std::optional<Method> from_pistache(Pistache::Http::Method method);
 // keeps the socket open, so clients reconnect for every request. Restore keep-alive.
 void fix_keep_alive(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter& writer);
 
+// A response header. Pistache writes only typed headers (raw ones are dropped), so every
+// header we send is one of these; one header object can be shared by many responses.
+using HeaderPtr = std::shared_ptr<Pistache::Http::Header::Header>;
+HeaderPtr make_header(std::string name, std::string value);
+
 // Sets a response header (replacing one of the same name).
 void add_header(Pistache::Http::ResponseWriter& writer, std::string name, std::string value);
 
@@ -59,12 +64,13 @@ bool nudge(PendingWrite& write);
 struct SendOptions {
   bool head = false;   // HEAD: headers only
   bool close = false;  // shut the connection down once the response is written
+  bool track = false;  // return a PendingWrite (writers on a thread other than the reactor's)
   std::function<void()> on_settled;  // after the write completed or failed (never on some
                                      // disconnects: Pistache drops those writes silently)
 };
 
-// Writes `response` (status, Content-Type, headers, body) and applies `options`. The returned
-// handle tells when the write settled.
+// Writes `response` (status, Content-Type, headers, body) and applies `options`. With
+// `options.track`, the returned handle tells when the write settled; otherwise it is null.
 PendingWritePtr send(Pistache::Http::ResponseWriter& writer, const Response& response,
                      SendOptions options = {});
 
