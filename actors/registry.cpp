@@ -15,7 +15,6 @@ using std::chrono::steady_clock;
 struct RegistryState {
   std::unique_ptr<ServiceSet> services;
   config_actor config;
-  std::string services_dir;
   Debouncer debouncer{std::chrono::milliseconds(50)};
   bool timer_armed = false;
   std::vector<state_subscriber> subscribers;
@@ -114,15 +113,15 @@ void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point
   std::vector<ManifestFile> files;
   std::string dir_error;
   // An unreadable directory must not read as "every file deleted": keep serving.
-  if (!read_services_dir(st.services_dir, files, dir_error))
-    return fail_pass(self, trigger, st.services_dir, dir_error);
+  const std::string& dir = st.services->services_dir();
+  if (!read_services_dir(dir, files, dir_error)) return fail_pass(self, trigger, dir, dir_error);
   const auto previous_level = st.services->state() ? st.services->state()->config->settings.log_level
                                                    : log::level();
   ServiceSet::Outcome outcome;
   try {
     outcome = st.services->apply(*load, files, trigger, started);
   } catch (const std::exception& e) {
-    return fail_pass(self, trigger, st.services_dir, std::string("reload pass failed: ") + e.what());
+    return fail_pass(self, trigger, dir, std::string("reload pass failed: ") + e.what());
   }
   const auto& settings = outcome.state->config->settings;
   if (settings.log_level != previous_level) log::set_level(settings.log_level);
@@ -168,7 +167,6 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
                                                 const services::Catalog* catalog) {
   auto& st = self->state;
   st.config = std::move(config);
-  st.services_dir = services_dir;
   st.services = std::make_unique<ServiceSet>(*catalog, std::move(services_dir));
   self->set_down_handler([=](caf::down_msg& down) {
     auto& subs = self->state.subscribers;

@@ -44,6 +44,7 @@ class ServiceSet {
                 Trigger trigger, std::chrono::steady_clock::time_point started);
 
   const ServedStatePtr& state() const { return state_; }
+  const std::string& services_dir() const { return services_dir_; }
 
  private:
   struct Version;
