@@ -1,5 +1,7 @@
 #include "actors/http_front.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "util/log.hpp"
@@ -18,10 +20,33 @@ struct FrontState {
   steady_clock::time_point drain_deadline;
   std::optional<steady_clock::time_point> flush_deadline;
   int64_t cut_off = 0;
+  std::vector<http::PendingWritePtr> watching;  // off-reactor writes not yet settled
+  bool nudge_armed = false;                     // a nudge tick is on its way
   static inline const char* name = "aitools.http_front";
 };
 
 using front_pointer = http_front_actor::stateful_pointer<FrontState>;
+
+// How often off-reactor writes that have not settled get looked at.
+constexpr auto kNudgeTick = std::chrono::milliseconds(1);
+
+// Re-wakes Pistache for writes still unsettled, at ticks 1, 2, 4, 8... after they were made
+// (http::nudge gives up after a bounded number of tries).
+void nudge_unsettled(front_pointer self) {
+  auto& st = self->state;
+  st.nudge_armed = false;
+  for (auto& write : st.shared->unsettled.take()) st.watching.push_back(std::move(write));
+  auto keep = [](const http::PendingWritePtr& write) {
+    if (write->settled) return false;
+    const int ticks = ++write->ticks;
+    return (ticks & (ticks - 1)) != 0 || http::nudge(*write);
+  };
+  st.watching.erase(std::partition(st.watching.begin(), st.watching.end(), keep),
+                    st.watching.end());
+  if (st.watching.empty()) return;
+  st.nudge_armed = true;
+  self->delayed_send(self, kNudgeTick, tick_atom::value, nudge_atom::value);
+}
 
 // Drain: wait until every request received has been handed to Pistache (at most until the
 // grace deadline), then briefly for those responses to reach the wire.
@@ -80,11 +105,14 @@ http_front_actor::behavior_type front_behavior(front_pointer self, registry_acto
       },
       [=](tick_atom) { poll_drain(self); },
       [=](respond_atom, const http::DeferredResponsePtr& deferred) {
-        nudge_until_written(self, http::send_deferred(*deferred));
+        http::send_deferred(*deferred);
       },
-      [=](nudge_atom, const http::PendingWritePtr& write, uint32_t after_ms) {
-        on_nudge(self, write, after_ms);
+      [=](nudge_atom) {
+        if (self->state.nudge_armed) return;
+        self->state.nudge_armed = true;
+        self->delayed_send(self, kNudgeTick, tick_atom::value, nudge_atom::value);
       },
+      [=](tick_atom, nudge_atom) { nudge_unsettled(self); },
   };
 }
 

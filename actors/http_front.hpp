@@ -9,7 +9,6 @@
 #include <caf/fwd.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/nudge.hpp"
 #include "actors/registry.hpp"
 #include "http/front_handler.hpp"
 #include "http/pistache_adapter.hpp"
@@ -33,8 +32,10 @@ using http_front_actor = state_subscriber::extend<
     caf::replies_to<drain_atom>::with<int64_t>,
     // A delayed response that is due.
     caf::reacts_to<respond_atom, http::DeferredResponsePtr>,
-    // Internal: drain progress check; re-waking Pistache for deferred responses.
-    caf::reacts_to<tick_atom>, nudge_handler>;
+    // Off-reactor writes are waiting in FrontShared::unsettled: watch them until written.
+    caf::reacts_to<nudge_atom>,
+    // Internal: drain progress check; the nudge tick.
+    caf::reacts_to<tick_atom>, caf::reacts_to<tick_atom, nudge_atom>>;
 
 http_front_actor spawn_http_front(caf::actor_system& system, registry_actor registry,
                                   http::ListenerOptions options, ServedStatePtr initial);

@@ -13,7 +13,8 @@ namespace {
 using std::chrono::steady_clock;
 
 struct RegistryState {
-  std::unique_ptr<ServiceSet> services;
+  services::Catalog catalog;
+  std::unique_ptr<ServiceSet> services;  // compiles with `catalog`
   config_actor config;
   Debouncer debouncer{std::chrono::milliseconds(50)};
   bool timer_armed = false;
@@ -164,10 +165,11 @@ void arm_timer(registry_pointer self) {
 
 registry_actor::behavior_type registry_behavior(registry_pointer self, config_actor config,
                                                 std::string services_dir,
-                                                const services::Catalog* catalog) {
+                                                services::Catalog catalog) {
   auto& st = self->state;
   st.config = std::move(config);
-  st.services = std::make_unique<ServiceSet>(*catalog, std::move(services_dir));
+  st.catalog = std::move(catalog);
+  st.services = std::make_unique<ServiceSet>(st.catalog, std::move(services_dir));
   self->set_down_handler([=](caf::down_msg& down) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -214,8 +216,9 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
 }  // namespace
 
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
-                              std::string services_dir, const services::Catalog& catalog) {
-  return system.spawn(registry_behavior, std::move(config), std::move(services_dir), &catalog);
+                              std::string services_dir, services::Catalog catalog) {
+  return system.spawn(registry_behavior, std::move(config), std::move(services_dir),
+                      std::move(catalog));
 }
 
 }  // namespace aitools

@@ -27,7 +27,8 @@ using registry_actor = caf::typed_actor<
     // Internal: debounce timer and scheduled passes.
     caf::reacts_to<tick_atom>, caf::reacts_to<run_atom>>;
 
+// The registry compiles manifests with its own copy of `catalog`.
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
-                              std::string services_dir, const services::Catalog& catalog);
+                              std::string services_dir, services::Catalog catalog);
 
 }  // namespace aitools

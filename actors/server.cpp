@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/echo_service.hpp"
+#include "services/actor_kind.hpp"
 #include "util/log.hpp"
 
 namespace aitools {
@@ -49,10 +51,15 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   if (!std::filesystem::is_directory(services_dir, ec))
     return fail(services_dir + ": services directory does not exist or is not a directory");
 
+  h.service_caller = spawn_service_caller(system);
+  h.echo_service = spawn_echo_service(system);
+  services::Catalog catalog = services::Catalog::builtin();
+  catalog.add(services::make_actor_kind("actor_echo", h.echo_service, h.service_caller));
+
   h.config = spawn_config_actor(system, config);
   log::info("startup", {{"step", "config"}, {"file", config->path}});
 
-  h.registry = spawn_registry(system, h.config, services_dir, services::Catalog::builtin());
+  h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog));
   ReloadReportPtr report;
   if (!ask(system, h.registry, report, error, reload_atom::value, Trigger::startup))
     return fail("first load failed: " + error);
@@ -114,6 +121,8 @@ void Server::stop() {
   stop_actor(system_, h.front);
   stop_actor(system_, h.registry);
   stop_actor(system_, h.config);
+  stop_actor(system_, h.echo_service);
+  stop_actor(system_, h.service_caller);
   log::info("stopped");
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // The lifecycle owner: starts the actors in order and stops them in reverse.
-//   start: config -> registry (first load; quarantined files do not stop startup)
+//   start: service actors -> config -> registry (first load; quarantined files do not stop startup)
 //          -> HTTP front (bound) -> watcher -> admin listener
 //   stop:  /readyz 503 -> drain the front (new requests 503, in-flight requests finish,
-//          at most SHUTDOWN_GRACE_MS) -> admin, watcher, front, registry, config.
+//          at most SHUTDOWN_GRACE_MS) -> admin, watcher, front, registry, config, service
+//          actors.
 // It lives inside a caller's caf::actor_system and installs no signal handlers.
 #include <cstdint>
 #include <memory>
@@ -15,11 +16,14 @@
 #include "actors/config_actor.hpp"
 #include "actors/http_front.hpp"
 #include "actors/registry.hpp"
+#include "actors/service_caller.hpp"
 #include "actors/watcher.hpp"
 
 namespace aitools {
 
 struct ServerHandles {
+  service_caller_actor service_caller;  // asks service actors for HTTP threads
+  service_actor echo_service;           // serves the built-in `actor_echo` kind
   config_actor config;
   registry_actor registry;
   http_front_actor front;

@@ -1,5 +1,8 @@
 #include "http/front_handler.hpp"
 
+#include <optional>
+#include <stdexcept>
+
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
@@ -28,11 +31,65 @@ PendingWritePtr hand_off(const std::shared_ptr<FrontShared>& shared, PH::Respons
   return write;
 }
 
+// Has the front actor send a response after its delay.
+void send_later(DeferredResponsePtr deferred) {
+  const auto delay = deferred->response.delay;
+  caf::actor front = deferred->shared->deferred;
+  caf::delayed_anon_send(front, delay, respond_atom::value, std::move(deferred));
+}
+
+class FrontCompletion final : public Completion {
+ public:
+  explicit FrontCompletion(DeferredResponsePtr deferred) : deferred_(std::move(deferred)) {}
+  ~FrontCompletion() override {
+    complete(detail_response(500, "Internal Server Error: the handler never answered"));
+  }
+  void complete(Response response) override {
+    if (done_.exchange(true)) return;
+    deferred_->response = std::move(response);
+    if (deferred_->response.delay.count() > 0) {
+      send_later(std::move(deferred_));
+    } else {
+      send_deferred(*deferred_);  // right here: a hop through the front actor costs a wake-up
+    }
+  }
+
+ private:
+  DeferredResponsePtr deferred_;
+  std::atomic<bool> done_{false};
+};
+
+// Lets one request's handler take its writer away to answer later.
+class FrontDeferral final : public Deferral {
+ public:
+  FrontDeferral(PH::ResponseWriter& writer, bool head, const std::shared_ptr<FrontShared>& shared)
+      : writer_(writer), head_(head), shared_(shared) {}
+  CompletionPtr defer() override {
+    if (taken_) throw std::logic_error("a request's Completion can be taken only once");
+    taken_ = true;
+    return std::make_shared<FrontCompletion>(std::make_shared<DeferredResponse>(
+        DeferredResponse{std::move(writer_), Response{}, head_, shared_}));
+  }
+  bool taken() const { return taken_; }
+
+ private:
+  PH::ResponseWriter& writer_;
+  bool head_;
+  const std::shared_ptr<FrontShared>& shared_;
+  bool taken_ = false;
+};
+
 }  // namespace
 
-PendingWritePtr send_deferred(DeferredResponse& deferred) {
-  return hand_off(deferred.shared, deferred.writer, deferred.response, deferred.head,
-                  deferred.shared->draining.load(), true);
+void FrontShared::watch(PendingWritePtr write) {
+  if (write && !write->settled && unsettled.push(std::move(write)))
+    caf::anon_send(deferred, nudge_atom::value);
+}
+
+void send_deferred(DeferredResponse& deferred) {
+  auto& shared = deferred.shared;
+  shared->watch(hand_off(shared, deferred.writer, deferred.response, deferred.head,
+                         shared->draining.load(), true));
 }
 
 const ServedState& FrontHandler::current() {
@@ -80,22 +137,31 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
   for (size_t i = 0; i < param_values_.size() && i < route.param_names.size(); ++i)
     params_.emplace_back(route.param_names[i], param_values_[i]);
 
-  Response response;
+  FrontDeferral deferral(writer, head, shared_);
+  std::optional<Response> response;
   try {
-    response = route.handler->handle(PistacheRequest(request), params_);
+    response = route.handler->handle(PistacheRequest(request), params_, deferral);
   } catch (const std::exception& e) {
     log::error("handler_failed", {{"service", route.service}, {"path", request.resource()},
                                   {"error", e.what()}});
+    // A handler that deferred before throwing dropped its Completion, which answered 500.
+    if (deferral.taken()) return;
     response = detail_response(500, "Internal Server Error");
   }
-  if (response.delay.count() > 0) {
-    auto delay = response.delay;
-    auto deferred = std::make_shared<DeferredResponse>(
-        DeferredResponse{std::move(writer), std::move(response), head, shared_});
-    caf::delayed_anon_send(shared_->deferred, delay, respond_atom::value, std::move(deferred));
+  if (!response) {
+    if (!deferral.taken()) {
+      log::error("handler_failed", {{"service", route.service}, {"path", request.resource()},
+                                    {"error", "returned no response and did not defer"}});
+      answer(writer, detail_response(500, "Internal Server Error"), head, false);
+    }
     return;
   }
-  answer(writer, response, head, false);
+  if (response->delay.count() > 0) {
+    send_later(std::make_shared<DeferredResponse>(
+        DeferredResponse{std::move(writer), *std::move(response), head, shared_}));
+    return;
+  }
+  answer(writer, *response, head, false);
 }
 
 }  // namespace aitools::http

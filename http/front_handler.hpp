@@ -27,10 +27,14 @@ struct FrontShared {
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};  // fully received requests whose response is not handed off
   std::atomic<int64_t> unwritten{0};  // responses handed to Pistache, not yet written
-  caf::actor deferred;                // the front actor: sends delayed responses
+  caf::actor deferred;                // the front actor: sends delayed responses, nudges writes
+  UnsettledWrites unsettled;          // off-reactor writes the front actor nudges until settled
+  // Called after writing off-reactor: has the front actor watch `write` (see PendingWrite).
+  void watch(PendingWritePtr write);
 };
 
-// A response to send later (static delay_ms) without holding a thread.
+// A response to send later (static delay_ms, or a deferred handler's answer) without holding
+// a thread.
 struct DeferredResponse {
   Pistache::Http::ResponseWriter writer;
   Response response;
@@ -39,8 +43,8 @@ struct DeferredResponse {
 };
 using DeferredResponsePtr = std::shared_ptr<DeferredResponse>;
 
-// Sends a deferred response (from an actor thread: nudge the returned write until settled).
-PendingWritePtr send_deferred(DeferredResponse& deferred);
+// Sends a deferred response from an actor thread and has the front actor watch the write.
+void send_deferred(DeferredResponse& deferred);
 
 class FrontHandler : public Pistache::Http::Handler {
  public:

@@ -126,6 +126,27 @@ bool nudge(PendingWrite& write) {
   return true;
 }
 
+UnsettledWrites::~UnsettledWrites() { take(); }
+
+bool UnsettledWrites::push(PendingWritePtr write) {
+  Node* node = new Node{std::move(write), head_.load(std::memory_order_relaxed)};
+  while (!head_.compare_exchange_weak(node->next, node, std::memory_order_release,
+                                      std::memory_order_relaxed)) {
+  }
+  return node->next == nullptr;
+}
+
+std::vector<PendingWritePtr> UnsettledWrites::take() {
+  std::vector<PendingWritePtr> writes;
+  for (Node* node = head_.exchange(nullptr, std::memory_order_acquire); node;) {
+    writes.push_back(std::move(node->write));
+    Node* next = node->next;
+    delete node;
+    node = next;
+  }
+  return writes;
+}
+
 void EndpointShutdown::operator()(PH::Endpoint* endpoint) const {
   endpoint->shutdown();
   delete endpoint;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
@@ -54,12 +55,36 @@ struct PendingWrite {
   std::shared_ptr<Pistache::Tcp::Peer> peer;
   std::atomic<bool> settled{false};
   int nudges = 0;
+  int ticks = 0;  // nudge ticks seen by the watching actor
 };
 using PendingWritePtr = std::shared_ptr<PendingWrite>;
 
 // Wakes the peer's reactor with an empty write. Returns whether it is worth nudging again
 // later: false once the write settled, the peer is gone, or after a bounded number of tries.
 bool nudge(PendingWrite& write);
+
+// Writes made off-reactor, collected without a lock by the threads that make them for the
+// one actor that nudges them (so a busy server pays one wake-up per batch, not per write).
+class UnsettledWrites {
+ public:
+  UnsettledWrites() = default;
+  UnsettledWrites(const UnsettledWrites&) = delete;
+  UnsettledWrites& operator=(const UnsettledWrites&) = delete;
+  ~UnsettledWrites();
+
+  // Any thread. True when the list was empty: the caller then wakes the nudging actor, which
+  // takes the list only later, so pushes meanwhile need no wake-up.
+  bool push(PendingWritePtr write);
+  // The nudging actor: everything pushed so far.
+  std::vector<PendingWritePtr> take();
+
+ private:
+  struct Node {
+    PendingWritePtr write;
+    Node* next;
+  };
+  std::atomic<Node*> head_{nullptr};
+};
 
 struct SendOptions {
   bool head = false;   // HEAD: headers only

@@ -1,6 +1,7 @@
 #pragma once
 // The request and response values service kinds work with, independent of Pistache.
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,29 @@ struct Response {
   std::string body;
   std::chrono::milliseconds delay{0};  // send after this delay, blocking no thread
 };
+
+// The answer to a request that is computed elsewhere (in an actor, after upstream I/O).
+// Complete it once, from any thread; later calls are ignored. A Completion dropped without
+// an answer answers 500, so no request is left hanging.
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  virtual void complete(Response response) = 0;
+};
+using CompletionPtr = std::shared_ptr<Completion>;
+
+// Offered to a handler with each request: defer() takes the request's Completion (once), and
+// the handler then answers through it instead of returning a response.
+class Deferral {
+ public:
+  virtual CompletionPtr defer() = 0;
+
+ protected:
+  ~Deferral() = default;
+};
+
+// ASCII case-insensitive equality (header names).
+bool iequals(std::string_view a, std::string_view b);
 
 // Appends `s` to `out` with JSON string escaping (no surrounding quotes).
 void append_json_escaped(std::string& out, std::string_view s);

@@ -67,7 +67,8 @@ void write_body(JsonWriter& writer, const http::Request& request) {
 
 class EchoHandler final : public RouteHandler {
  public:
-  http::Response handle(const http::Request& request, const http::Params& params) const override {
+  std::optional<http::Response> handle(const http::Request& request, const http::Params& params,
+                                       http::Deferral&) const override {
     rapidjson::StringBuffer buffer;
     JsonWriter writer(buffer);
     writer.StartObject();

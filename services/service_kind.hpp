@@ -3,6 +3,7 @@
 // One kind per file in services/; each registers itself in the catalog with
 // AITOOLS_REGISTER_KIND, so adding a kind means adding one file.
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,11 @@ namespace aitools::services {
 class RouteHandler {
  public:
   virtual ~RouteHandler() = default;
-  // Runs on an HTTP thread; must not block.
-  virtual http::Response handle(const http::Request& request, const http::Params& params) const = 0;
+  // Runs on an HTTP thread; must not block. Returns the response, or std::nullopt after
+  // taking the request's Completion from `deferral` to answer later from elsewhere.
+  virtual std::optional<http::Response> handle(const http::Request& request,
+                                               const http::Params& params,
+                                               http::Deferral& deferral) const = 0;
 };
 using RouteHandlerPtr = std::shared_ptr<const RouteHandler>;
 

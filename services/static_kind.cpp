@@ -31,12 +31,6 @@ bool is_header_name(std::string_view name) {
   });
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
-         });
-}
-
 // The body split once into literal text and path parameter slots, so a request only
 // concatenates.
 class BodyTemplate {
@@ -99,7 +93,8 @@ class StaticHandler final : public RouteHandler {
   StaticHandler(http::Response prototype, BodyTemplate body)
       : prototype_(std::move(prototype)), body_(std::move(body)) {}
 
-  http::Response handle(const http::Request&, const http::Params& params) const override {
+  std::optional<http::Response> handle(const http::Request&, const http::Params& params,
+                                       http::Deferral&) const override {
     http::Response response = prototype_;
     response.body = body_.render(params);
     return response;
@@ -140,7 +135,7 @@ bool read_headers(const Value& headers, http::Response& response, std::string& e
     // Framing and routing headers are the server's: a second copy would corrupt the response.
     for (std::string_view owned : {"content-length", "transfer-encoding", "connection",
                                    "x-route-generation"}) {
-      if (iequals(name, owned)) {
+      if (http::iequals(name, owned)) {
         error = "headers." + name + ": set by the server; expected any other header";
         return false;
       }
@@ -151,7 +146,7 @@ bool read_headers(const Value& headers, http::Response& response, std::string& e
       error = "headers." + name + ": expected a string without CR, LF or NUL";
       return false;
     }
-    if (iequals(name, "content-type"))
+    if (http::iequals(name, "content-type"))
       response.content_type = as_view(value);
     else
       response.headers.emplace_back(std::move(name), as_view(value));

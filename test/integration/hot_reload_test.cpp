@@ -466,4 +466,26 @@ BOOST_AUTO_TEST_CASE(burst_of_saves_is_coalesced) {
   BOOST_TEST(passes <= 10u);
 }
 
+BOOST_AUTO_TEST_CASE(actor_backed_route_serves_and_reloads) {
+  auto actor_manifest = [](const std::string& path) {
+    return R"({"routes": [{"method": "POST", "path": ")" + path +
+           R"(/{id}", "kind": "actor_echo", "options": {"timeout_ms": 5000}}]})";
+  };
+  LiveServer live({{"a.json", actor_manifest("/old")}});
+  auto post = [&](const std::string& path) {
+    return live.client.request("POST", path, {{"Content-Type", "application/json"}}, R"({"n":1})");
+  };
+  const HttpResponse first = post("/old/7");
+  BOOST_TEST(first.status == 200);
+  BOOST_TEST(first.body.find(R"("params":{"id":"7"})") != std::string::npos, first.body);
+  BOOST_TEST(first.body.find(R"("body":{"n":1})") != std::string::npos, first.body);
+  BOOST_TEST(first.header("X-Route-Generation").value_or("") == "1");
+
+  live.dir.write_atomic("services/a.json", actor_manifest("/new"));
+  BOOST_TEST_REQUIRE(it::wait_for_generation(live.server, 2));
+  BOOST_TEST(post("/new/8").status == 200);
+  BOOST_TEST(post("/old/7").status == 404);
+  BOOST_TEST(live.client.connects() == 1);  // answers from an actor keep the connection alive
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,5 @@
 #include "config/manifest.hpp"
+#include "test/unit/call_handler.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -51,7 +52,10 @@ std::string to_json(const rapidjson::Value& value) {
 
 class NullHandler final : public services::RouteHandler {
  public:
-  http::Response handle(const http::Request&, const http::Params&) const override { return {}; }
+  std::optional<http::Response> handle(const http::Request&, const http::Params&,
+                                       http::Deferral&) const override {
+    return http::Response{};
+  }
 };
 
 // Records what it is given; options with a "fail" field fail the way real kinds do.
@@ -361,7 +365,7 @@ BOOST_AUTO_TEST_CASE(compile_with_builtin_kinds) {
     std::optional<std::string> header(std::string_view) const override { return std::nullopt; }
     std::string_view body() const override { return {}; }
   } request;
-  http::Response response = service.routes[0].handler->handle(request, {{"name", "Ann"}});
+  http::Response response = aitools::test::call(*service.routes[0].handler, request, {{"name", "Ann"}});
   BOOST_TEST(response.body == R"({"msg":"hello Ann","from":"hi"})");
 }
 

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "util/log.hpp"
+#include "test/unit/call_handler.hpp"
 
 namespace fs = std::filesystem;
 namespace config = aitools::config;
@@ -73,7 +74,7 @@ std::string serve(const ServedState& state, const std::string& path) {
   http::Params params;
   for (size_t i = 0; i < values.size() && i < entry.param_names.size(); ++i)
     params.emplace_back(entry.param_names[i], values[i]);
-  return entry.handler->handle(FakeRequest(path), params).body;
+  return aitools::test::call(*entry.handler, FakeRequest(path), params).body;
 }
 
 std::string state_of(const ServedState& state, const std::string& file) {

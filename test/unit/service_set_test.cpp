@@ -1,6 +1,7 @@
 // The registry's reload pass without CAF: ServiceSet::apply on in-memory manifest files and
 // configs, checked through what the resulting state serves. Also read_services_dir on disk.
 #include "actors/service_set.hpp"
+#include "test/unit/call_handler.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -88,7 +89,7 @@ std::string serve(const ServedState& state, const std::string& path,
   for (size_t i = 0; i < values.size() && i < entry.param_names.size(); ++i)
     params.emplace_back(entry.param_names[i], values[i]);
   const FakeRequest request(std::string(http::to_string(method)), path);
-  return entry.handler->handle(request, params).body;
+  return aitools::test::call(*entry.handler, request, params).body;
 }
 
 const ServiceStatus& status_of(const ServedState& state, const std::string& file) {

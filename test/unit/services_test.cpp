@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 
 #include "http/router.hpp"
+#include "test/unit/call_handler.hpp"
 
 // The suite's name hides aitools::services inside it, hence the using-declarations.
 namespace http = aitools::http;
@@ -69,12 +70,12 @@ std::string compile_error(std::string_view kind, const char* options) {
 
 http::Response respond(std::string_view kind, const char* options, std::string_view pattern = "/",
                        const http::Params& params = {}) {
-  return compile_ok(kind, options, pattern)->handle(FakeRequest{}, params);
+  return aitools::test::call(*compile_ok(kind, options, pattern), FakeRequest{}, params);
 }
 
 // The echo response for `request`, parsed.
 rapidjson::Document echo(const FakeRequest& request, const http::Params& params = {}) {
-  http::Response response = compile_ok("echo", nullptr)->handle(request, params);
+  http::Response response = aitools::test::call(*compile_ok("echo", nullptr), request, params);
   BOOST_TEST(response.status == 200);
   BOOST_TEST(response.content_type == "application/json");
   rapidjson::Document document;
@@ -178,8 +179,8 @@ BOOST_AUTO_TEST_CASE(static_rest_placeholder) {
 
 BOOST_AUTO_TEST_CASE(static_handler_is_reusable) {
   RouteHandlerPtr handler = compile_ok("static", R"({"body": "<{id}>"})", "/{id}");
-  BOOST_TEST(handler->handle(FakeRequest{}, {{"id", "1"}}).body == "<1>");
-  BOOST_TEST(handler->handle(FakeRequest{}, {{"id", "22"}}).body == "<22>");
+  BOOST_TEST(aitools::test::call(*handler, FakeRequest{}, {{"id", "1"}}).body == "<1>");
+  BOOST_TEST(aitools::test::call(*handler, FakeRequest{}, {{"id", "22"}}).body == "<22>");
 }
 
 BOOST_AUTO_TEST_CASE(static_option_errors) {
@@ -217,7 +218,7 @@ BOOST_AUTO_TEST_CASE(echo_json_body) {
   request.header_list = {{"Content-Type", "Application/JSON; charset=utf-8"}};
   request.content = R"({"a": [1, {"b": null}]})";
   http::Response response =
-      compile_ok("echo", nullptr, "/echo/{id}")->handle(request, {{"id", "7"}});
+      aitools::test::call(*compile_ok("echo", nullptr, "/echo/{id}"), request, {{"id", "7"}});
   BOOST_TEST(response.body == R"({"method":"POST","path":"/echo/7","params":{"id":"7"},"query":{},)"
                               R"("headers":{"Content-Type":"Application/JSON; charset=utf-8"},)"
                               R"("body":{"a":[1,{"b":null}]}})");
@@ -228,7 +229,7 @@ BOOST_AUTO_TEST_CASE(echo_json_body) {
 
   // Deep nesting must not exhaust an HTTP thread's stack.
   request.content = std::string(100000, '[') + std::string(100000, ']');
-  std::string body = compile_ok("echo", nullptr)->handle(request, {}).body;
+  std::string body = aitools::test::call(*compile_ok("echo", nullptr), request).body;
   BOOST_TEST(body.substr(body.size() - request.content.size() - 1) == request.content + "}");
 }
 
