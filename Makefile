@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CONFIG ?= etc/aitools.env
 
-.PHONY: deps configure build run test check clean
+.PHONY: deps configure build run test test-asan bench check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,5 +24,20 @@ check: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug build). Any
+# report fails the test that triggered it.
+ASAN_BUILD_DIR ?= build-asan
+SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=$(SANITIZE)" >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# Side-by-side benchmarks (bench/README.md): BENCH=quick|full|smoke.
+BENCH ?= quick
+bench:
+	bench/run.sh $(BENCH)
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
