@@ -5,6 +5,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -84,20 +86,33 @@ struct ServiceSet::Version {
   std::string fingerprint;  // canonical manifest + rendered variables
 
   // What this version occupies exclusively: its name and each (method, path shape).
-  // Key -> human description for conflict messages.
-  std::map<std::string, std::string> claims() const {
-    std::map<std::string, std::string> keys;
-    keys.emplace("name " + service.name, "service name \"" + service.name + "\"");
-    for (const auto& route : service.routes) {
+  // Computed once per version: resolving conflicts looks them up on every pass.
+  struct Claim {
+    std::string key;        // "name greeter", "GET /v1/{}"
+    int route = -1;         // index into service.routes; -1 for the name
+    http::Method method{};  // the route's method claimed
+  };
+  std::vector<Claim> claims;
+
+  void compute_claims() {
+    claims.clear();
+    claims.push_back({"name " + service.name});
+    for (size_t i = 0; i < service.routes.size(); ++i) {
+      const auto& route = service.routes[i];
+      const std::string shape = route.pattern.shape();
       for (int m = 0; m < http::kMethodCount; ++m) {
         const auto method = static_cast<http::Method>(m);
-        if (!route.methods.has(method)) continue;
-        const std::string method_name(http::to_string(method));
-        keys.emplace(method_name + " " + route.pattern.shape(),
-                     "route " + method_name + " " + route.pattern.text());
+        if (route.methods.has(method))
+          claims.push_back({std::string(http::to_string(method)) + " " + shape, int(i), method});
       }
     }
-    return keys;
+  }
+
+  // For conflict messages.
+  std::string describe(const Claim& claim) const {
+    if (claim.route < 0) return "service name \"" + service.name + "\"";
+    return "route " + std::string(http::to_string(claim.method)) + " " +
+           service.routes[size_t(claim.route)].pattern.text();
   }
 };
 
@@ -176,6 +191,7 @@ void ServiceSet::refresh_candidate(Record& record, const ManifestFile& file,
   version->file = file.name;
   version->service = std::move(compiled);
   version->fingerprint = std::move(fingerprint);
+  version->compute_claims();
   record.candidate = std::move(version);
 }
 
@@ -185,35 +201,37 @@ void ServiceSet::refresh_candidate(Record& record, const ManifestFile& file,
 // falls back to its last good version (which only claims keys it already owned), or to
 // nothing. Repeats until stable: each round only removes claims, so it terminates.
 void ServiceSet::resolve_conflicts() {
-  std::map<std::string, std::string> live_owner;  // key -> file
-  std::map<std::string, VersionPtr> desired;      // file -> version to serve
+  // Keys view the claims of versions that `records_` and `desired` keep alive meanwhile.
+  using Owners = std::unordered_map<std::string_view, const std::string*>;  // key -> file
+  Owners live_owner;
+  std::map<std::string, VersionPtr> desired;  // file -> version to serve
   for (auto& [file, record] : records_) {
     if (record.live)
-      for (const auto& claim : record.live->claims()) live_owner.emplace(claim.first, file);
+      for (const auto& claim : record.live->claims) live_owner.emplace(claim.key, &file);
     desired[file] = record.candidate ? record.candidate : record.live;
     record.conflict.clear();
   }
   for (size_t round = 0; round <= records_.size(); ++round) {
-    std::map<std::string, std::string> owner;
+    Owners owner;
     for (const auto& [file, version] : desired) {
       if (!version) continue;
-      for (const auto& claim : version->claims()) {
-        auto it = live_owner.find(claim.first);
-        if (it != live_owner.end() && it->second == file) owner.emplace(claim.first, file);
+      for (const auto& claim : version->claims) {
+        auto it = live_owner.find(claim.key);
+        if (it != live_owner.end() && *it->second == file) owner.emplace(claim.key, &file);
       }
     }
     for (const auto& [file, version] : desired) {
       if (!version) continue;
-      for (const auto& claim : version->claims()) owner.emplace(claim.first, file);
+      for (const auto& claim : version->claims) owner.emplace(claim.key, &file);
     }
     bool stable = true;
     for (auto& [file, version] : desired) {
       if (!version) continue;
-      for (const auto& [key, description] : version->claims()) {
-        const std::string& winner = owner.at(key);
+      for (const auto& claim : version->claims) {
+        const std::string& winner = *owner.at(claim.key);
         if (winner == file) continue;
         Record& record = records_.at(file);
-        record.conflict = description + " is already served by " + winner;
+        record.conflict = version->describe(claim) + " is already served by " + winner;
         version = version != record.live ? record.live : nullptr;
         stable = false;
         break;
