@@ -104,6 +104,7 @@ http_front_actor::behavior_type front_behavior(front_pointer self, registry_acto
         return st.drain_promise;
       },
       [=](tick_atom) { poll_drain(self); },
+      [=](retire_atom, const ServedStatePtr&) {},
       [=](respond_atom, const http::DeferredResponsePtr& deferred) {
         http::send_deferred(*deferred);
       },

@@ -30,6 +30,8 @@ using http_front_actor = state_subscriber::extend<
     // Refuse new requests with 503 and wait for those in flight, at most SHUTDOWN_GRACE_MS;
     // answers how many were still in flight when it gave up (0 when all finished).
     caf::replies_to<drain_atom>::with<int64_t>,
+    // A snapshot a request thread no longer serves from, freed here rather than there.
+    caf::reacts_to<retire_atom, ServedStatePtr>,
     // A delayed response that is due.
     caf::reacts_to<respond_atom, http::DeferredResponsePtr>,
     // Off-reactor writes are waiting in FrontShared::unsettled: watch them until written.

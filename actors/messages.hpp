@@ -24,6 +24,7 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;          // startup f
 using run_atom = caf::atom_constant<caf::atom("run")>;              // start a scheduled pass
 using nudge_atom = caf::atom_constant<caf::atom("nudge")>;          // wake a reactor again
 using call_atom = caf::atom_constant<caf::atom("call")>;            // ask a service actor
+using retire_atom = caf::atom_constant<caf::atom("retire")>;        // free an old snapshot
 
 // Every actor that follows the served state implements this. The registry waits for each
 // subscriber's answer (the generation it now holds) before it reports a pass as applied,

@@ -96,6 +96,9 @@ const ServedState& FrontHandler::current() {
   const uint64_t version = shared_->version.load(std::memory_order_acquire);
   if (version != seen_version_) {
     // Rare: once per clone per published state. The steady state touches no shared write.
+    // The old snapshot may hold the last reference to a large route table: the front actor
+    // frees it, off this request's thread.
+    if (cached_) caf::anon_send(shared_->deferred, retire_atom::value, std::move(cached_));
     cached_ = std::atomic_load(&shared_->state);
     seen_version_ = version;
     generation_header_ = make_header("X-Route-Generation", std::to_string(cached_->generation));
