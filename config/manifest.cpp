@@ -1,6 +1,7 @@
 #include "config/manifest.hpp"
 
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 
 #include <rapidjson/document.h>
@@ -226,20 +227,29 @@ bool parse_route(const Value& route, const std::string& path, const std::string&
 }
 
 // Two routes of the same shape answer the same paths, so they must not share a method.
+// One lookup per route (a file may hold very many): per shape, which route declared each
+// method; the first declaring route that overlaps is the one named.
 bool check_conflicts(const std::vector<RouteSpec>& routes, std::string& error) {
-  std::vector<std::string> shapes;
-  shapes.reserve(routes.size());
+  std::map<std::string, std::array<std::optional<size_t>, http::kMethodCount>> declared;
   for (size_t i = 0; i < routes.size(); ++i) {
-    shapes.push_back(routes[i].pattern.shape());
-    for (size_t j = 0; j < i; ++j) {
-      http::MethodSet overlap = routes[i].methods & routes[j].methods;
-      if (shapes[j] == shapes[i] && !overlap.empty()) {
-        error =
-            at(index_path("routes", i), overlap.to_string() + " " + shapes[i] +
-                                            " is already declared by " + index_path("routes", j));
-        return false;
-      }
+    const std::string shape = routes[i].pattern.shape();
+    auto& owners = declared[shape];
+    std::optional<size_t> earlier;
+    for (int m = 0; m < http::kMethodCount; ++m) {
+      const std::optional<size_t>& owner = owners[m];
+      if (routes[i].methods.has(static_cast<http::Method>(m)) && owner &&
+          (!earlier || *owner < *earlier))
+        earlier = owner;
     }
+    if (earlier) {
+      http::MethodSet overlap = routes[i].methods & routes[*earlier].methods;
+      error = at(index_path("routes", i), overlap.to_string() + " " + shape +
+                                              " is already declared by " +
+                                              index_path("routes", *earlier));
+      return false;
+    }
+    for (int m = 0; m < http::kMethodCount; ++m)
+      if (routes[i].methods.has(static_cast<http::Method>(m))) owners[m] = i;
   }
   return true;
 }

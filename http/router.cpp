@@ -147,6 +147,10 @@ bool PathPattern::parse(std::string_view text, PathPattern& out, std::string& er
   std::vector<PathSegment> segments;
   // "/" is the root: zero segments. Otherwise each '/' starts a segment.
   for (size_t start = 1, number = 1; text != "/" && start <= text.size(); ++number) {
+    if (number > kMaxSegments) {
+      error = "expected at most " + std::to_string(kMaxSegments) + " segments";
+      return false;
+    }
     size_t end = std::min(text.find('/', start), text.size());
     std::string_view raw = text.substr(start, end - start);
     start = end + 1;

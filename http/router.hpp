@@ -29,9 +29,13 @@ class PathPattern {
   // Parses "/a/{id}/files/{path*}". Rules: starts with '/'; no empty segment except that
   // "/" alone is the root; a segment is either all literal or exactly one `{name}`/`{name*}`;
   // names match [A-Za-z_][A-Za-z0-9_]* and are unique within the pattern; `{name*}` only
-  // last. Literal segments must not contain '{', '}', '?' or '#'. On failure returns false
-  // and sets `error` to a message that says what was expected.
+  // last; at most kMaxSegments segments. Literal segments must not contain '{', '}', '?' or
+  // '#'. On failure returns false and sets `error` to a message that says what was expected.
   static bool parse(std::string_view text, PathPattern& out, std::string& error);
+
+  // Bounds the trie's depth, which the router walks and frees recursively, so that no
+  // manifest can exhaust a thread's stack.
+  static constexpr size_t kMaxSegments = 128;
 
   const std::vector<PathSegment>& segments() const { return segments_; }
   const std::string& text() const { return text_; }

@@ -43,8 +43,11 @@ class BodyTemplate {
     size_t literal_start = 0;
     for (size_t open = text.find('{'); open != std::string_view::npos;
          open = text.find('{', open + 1)) {
-      size_t close = text.find('}', open + 1);
+      // A name holds no '{', so the next brace decides; searching for '}' alone would rescan
+      // the rest of the body for every unmatched '{' (quadratic).
+      size_t close = text.find_first_of("{}", open + 1);
       if (close == std::string_view::npos) break;
+      if (text[close] == '{') continue;
       auto name = text.substr(open + 1, close - open - 1);
       auto param = std::find(param_names.begin(), param_names.end(), name);
       if (param == param_names.end()) continue;

@@ -86,6 +86,20 @@ BOOST_AUTO_TEST_CASE(parse_rejects_rest_before_the_end) {
   BOOST_TEST(parse_error("/{p*}/a") == "segment 1 \"{p*}\": {name*} must be the last segment");
 }
 
+// Found by fuzzing: the trie is walked and freed recursively, so a pattern of 300000
+// segments overflowed the stack when the router was built or matched.
+BOOST_AUTO_TEST_CASE(parse_limits_the_number_of_segments) {
+  std::string deepest;
+  for (size_t i = 0; i < PathPattern::kMaxSegments; ++i) deepest += "/a";
+  Table t;
+  BOOST_TEST(t.add(deepest, {Method::GET}, 1));
+  BOOST_TEST(t.route(Method::GET, deepest) == 1u);
+  BOOST_TEST(parse_error(deepest + "/a") == "expected at most 128 segments");
+  std::string hostile;
+  for (int i = 0; i < 300000; ++i) hostile += "/{p" + std::to_string(i) + "}";
+  BOOST_TEST(parse_error(hostile) == "expected at most 128 segments");
+}
+
 BOOST_AUTO_TEST_CASE(parse_rejects_reserved_characters_in_literals) {
   BOOST_TEST(parse_error("/a?b") == "segment 1 \"a?b\": \"?\" is not allowed in a literal segment");
   BOOST_TEST(parse_error("/a/x#") == "segment 2 \"x#\": \"#\" is not allowed in a literal segment");

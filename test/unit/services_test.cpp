@@ -165,6 +165,15 @@ BOOST_AUTO_TEST_CASE(static_unknown_placeholders_stay_literal) {
   BOOST_TEST(response.body == "{other} x {} {x} {name");
 }
 
+// Found by fuzzing: every unmatched '{' rescanned the rest of the body for a '}'.
+BOOST_AUTO_TEST_CASE(static_body_with_many_braces, *boost::unit_test::timeout(30)) {
+  const std::string braces(4'000'000, '{');
+  const std::string options = R"({"body": ")" + braces + R"({id}}"})";
+  BOOST_TEST(respond("static", options.c_str(), "/{id}", {{"id", "x"}}).body == braces + "x}");
+  BOOST_TEST(respond("static", R"({"body": "{a{id}} {{id}"})", "/{id}", {{"id", "x"}}).body ==
+             "{ax} {x");
+}
+
 BOOST_AUTO_TEST_CASE(static_placeholders_in_object_keys) {
   http::Response response =
       respond("static", R"({"body": {"{id}": {"id": "{id}"}}})", "/items/{id}", {{"id", "7\n"}});
