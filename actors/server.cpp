@@ -70,9 +70,15 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
                         {"routes", std::to_string(state->routes->routes().size())},
                         {"quarantined", std::to_string(report->errors.size())}});
 
+  // Both listeners get the same connection timeouts.
+  const auto listener_options = [&settings](const std::string& host, uint16_t port,
+                                            unsigned threads, uint64_t max_request_bytes) {
+    return http::ListenerOptions{host, port, threads, max_request_bytes, settings.header_timeout,
+                                 settings.body_timeout, settings.keepalive_timeout};
+  };
   h.front = spawn_http_front(system, h.registry,
-                             {settings.service_host, settings.service_port, settings.http_threads,
-                              settings.max_request_bytes},
+                             listener_options(settings.service_host, settings.service_port,
+                                              settings.http_threads, settings.max_request_bytes),
                              state);
   ListenResult listened;
   ask(system, h.front, listened, error, start_atom::value);
@@ -89,7 +95,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   if (settings.admin_port != 0) {
     h.admin = spawn_admin(system, h.registry, h.front);
     ask(system, h.admin, listened, error, start_atom::value,
-        http::ListenerOptions{settings.admin_host, settings.admin_port, 1, 64 * 1024});
+        listener_options(settings.admin_host, settings.admin_port, 1, 64 * 1024));
     if (!listened.error.empty()) return fail(listened.error);
     server->admin_port_ = listened.port;
     caf::anon_send(h.admin, ready_atom::value, true);

@@ -6,6 +6,9 @@
 #include <string>
 #include <thread>
 
+#include <malloc.h>
+#include <sys/resource.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
@@ -81,6 +84,19 @@ bool parse_args(int argc, char** argv, Options& options, std::string& error) {
   return true;
 }
 
+// Every connection holds a file descriptor, and Pistache's acceptor spins while accept()
+// fails with EMFILE. Service managers often start processes with a soft limit of 1024 (and a
+// far higher hard limit), so take the hard limit. Returns the limit in force.
+rlim_t raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    const rlimit raised{limit.rlim_max, limit.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur;
+}
+
 // nginx -t style: one line per file, exit status says whether everything is valid.
 int check(const aitools::config::ConfigSnapshotPtr& config) {
   using namespace aitools;
@@ -142,6 +158,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  const rlim_t fd_limit = raise_fd_limit();
+  // Buffers of 128 KiB and more (request bodies, large responses) get their own mapping,
+  // returned to the system when freed. glibc's default raises this threshold after the first
+  // such free and then keeps freed buffers in its arenas: after 600 responses of 2 MiB to
+  // vanished clients RSS stayed 67 MiB above its baseline; with a fixed threshold it returns.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+
   caf::actor_system_config caf_config;
   caf_config.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
   caf::actor_system system{caf_config};
@@ -151,7 +174,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("ready", {{"port", std::to_string(server->port())},
-                      {"admin_port", std::to_string(server->admin_port())}});
+                      {"admin_port", std::to_string(server->admin_port())},
+                      {"fd_limit", std::to_string(fd_limit)}});
   for (;;) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;

@@ -165,6 +165,10 @@ const std::vector<KeySpec>& key_specs() {
       integer_key("RELOAD_DEBOUNCE_MS", false, &Settings::reload_debounce, 0, 60000),
       integer_key("RESCAN_INTERVAL_S", false, &Settings::rescan_interval, 0, 86400),
       integer_key("MAX_REQUEST_BYTES", false, &Settings::max_request_bytes, 1, 1073741824),
+      // Pistache checks its timeouts every 500 ms, so shorter values would only pretend.
+      integer_key("HEADER_TIMEOUT_MS", true, &Settings::header_timeout, 500, 3600000),
+      integer_key("BODY_TIMEOUT_MS", true, &Settings::body_timeout, 500, 3600000),
+      integer_key("KEEPALIVE_TIMEOUT_MS", true, &Settings::keepalive_timeout, 500, 3600000),
       integer_key("SHUTDOWN_GRACE_MS", false, &Settings::shutdown_grace, 0, 3600000),
       make_key("LOG_LEVEL", false, &Settings::log_level, "debug, info, warn or error",
                parse_log_level, [](LogLevel level) { return to_string(level); }),

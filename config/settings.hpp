@@ -26,6 +26,10 @@ struct Settings {
   std::chrono::milliseconds reload_debounce{50};
   std::chrono::seconds rescan_interval{30};  // 0 disables the periodic rescan
   uint64_t max_request_bytes = 1048576;
+  // Pistache's per-connection timeouts (docs/configuration.md says exactly what each covers).
+  std::chrono::milliseconds header_timeout{60000};
+  std::chrono::milliseconds body_timeout{60000};
+  std::chrono::milliseconds keepalive_timeout{75000};
   std::chrono::milliseconds shutdown_grace{10000};
   LogLevel log_level = LogLevel::info;
   std::string services_dir;  // absolute or relative to the env file's directory; "" = <env dir>/services
@@ -36,7 +40,7 @@ struct Settings {
 
 // The keys above, in documentation order.
 const std::vector<std::string>& known_keys();
-// Keys whose change needs a restart (listener addresses, thread count, services dir).
+// Keys whose change needs a restart (listener addresses, thread count, timeouts, services dir).
 const std::vector<std::string>& restart_keys();
 
 // Where a lookup of the process environment goes; injectable for tests.

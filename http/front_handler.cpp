@@ -121,6 +121,7 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
     return answer(writer, detail_response(503, "Service Unavailable"), false, true);
   if (request.body().size() > state.config->settings.max_request_bytes)
     return answer(writer, detail_response(413, "Request Entity Too Large"), false, true);
+  if (auto rejected = reject_head(request)) return answer(writer, *rejected, false, true);
 
   const auto method = from_pistache(request.method());
   if (!method) return answer(writer, detail_response(501, "Not Implemented"), false, false);

@@ -1,5 +1,9 @@
 #include "http/pistache_adapter.hpp"
 
+#include <algorithm>
+#include <string_view>
+#include <utility>
+
 #include <sys/socket.h>
 
 #include <pistache/peer.h>
@@ -26,6 +30,48 @@ class ResponseHeader final : public PH::Header::Header {
   std::string name_;
   std::string value_;
 };
+
+// Runs `done` once: when the write completed or failed, or else when the callbacks holding
+// it are freed. Pistache frees them without calling either when it drops a write: to a peer
+// that reset the connection (transport.cc asyncWriteImpl, EPIPE/ECONNRESET) or was removed.
+class Settlement {
+ public:
+  explicit Settlement(std::function<void()> done) : done_(std::move(done)) {}
+  Settlement(const Settlement&) = delete;
+  Settlement& operator=(const Settlement&) = delete;
+  ~Settlement() { settle(); }
+  void settle() {
+    if (auto done = std::exchange(done_, nullptr)) done();
+  }
+
+ private:
+  std::function<void()> done_;
+};
+
+// RFC 9110 tchar: what a header name may be made of.
+bool is_token(std::string_view text) {
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
+// NUL, CR, LF and the other C0 controls but tab, and DEL: never part of a target or a value.
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && byte != '\t') || byte == 0x7f;
+  });
+}
+
+// Digits, then the trailing whitespace Pistache leaves in a header value.
+bool is_decimal(std::string_view text) {
+  const size_t end = text.find_first_not_of("0123456789");
+  if (text.empty() || end == 0) return false;
+  return end == std::string_view::npos ||
+         text.find_first_not_of(" \t", end) == std::string_view::npos;
+}
 
 }  // namespace
 
@@ -70,6 +116,31 @@ std::optional<Method> from_pistache(PH::Method method) {
   }
 }
 
+std::optional<Response> reject_head(const PH::Request& request) {
+  // Sizes and a scan of the bytes only: this runs on every request, so nothing is copied.
+  size_t target = request.resource().size();
+  bool clean = !has_control(request.resource());
+  const auto& query = request.query();
+  for (auto param = query.parameters_begin(); param != query.parameters_end(); ++param) {
+    target += param->first.size() + param->second.size() + 2;  // "?k=v" or "&k=v"
+    clean = clean && !has_control(param->first) && !has_control(param->second);
+  }
+  if (target > kMaxHeadBytes) return detail_response(414, "URI Too Long");
+  if (!clean) return detail_response(400, "Bad Request: control character in the target");
+  size_t head = target;
+  for (const auto& [name, raw] : request.headers().rawList()) {
+    head += name.size() + raw.value().size() + 4;  // "name: value\r\n"
+    if (!is_token(name)) return detail_response(400, "Bad Request: invalid header name");
+    if (has_control(raw.value()))
+      return detail_response(400, "Bad Request: control character in a header value");
+  }
+  if (head > kMaxHeadBytes) return detail_response(431, "Request Header Fields Too Large");
+  if (auto length = request.headers().tryGetRaw("Content-Length");
+      length && !is_decimal(length->value()))
+    return detail_response(400, "Bad Request: Content-Length is not a number");
+  return std::nullopt;
+}
+
 void fix_keep_alive(const PH::Request& request, PH::ResponseWriter& writer) {
   if (request.version() == PH::Version::Http11 &&
       !request.headers().has<PH::Header::Connection>()) {
@@ -103,19 +174,19 @@ PendingWritePtr send(PH::ResponseWriter& writer, const Response& response, SendO
   }
   static const std::string empty;
   const std::string& body = options.head ? empty : response.body;
-  auto settle = [write, done = std::move(options.on_settled)] {
+  auto settlement = std::make_shared<Settlement>([write, done = std::move(options.on_settled)] {
     if (write) write->settled = true;
     if (done) done();
-  };
+  });
   writer.send(static_cast<PH::Code>(response.status), body)
       .then(
-          [peer, settle, close = options.close](ssize_t) {
+          [peer, settlement, close = options.close](ssize_t) {
             // Pistache never closes a connection by itself after a response; shutting the
             // socket down makes its reactor see the end of the stream and release the peer.
             if (close && peer) ::shutdown(peer->fd(), SHUT_RDWR);
-            settle();
+            settlement->settle();
           },
-          [settle](std::exception_ptr) { settle(); });
+          [settlement](std::exception_ptr) { settlement->settle(); });
   return write;
 }
 
@@ -153,8 +224,6 @@ void EndpointShutdown::operator()(PH::Endpoint* endpoint) const {
 }
 
 Listener listen(const ListenerOptions& options, std::shared_ptr<PH::Handler> handler) {
-  // Room for the request line and headers on top of the body limit in Pistache's buffer.
-  constexpr uint64_t kHeaderAllowance = 64 * 1024;
   Listener listener;
   try {
     EndpointPtr endpoint(
@@ -162,10 +231,10 @@ Listener listen(const ListenerOptions& options, std::shared_ptr<PH::Handler> han
     endpoint->init(PH::Endpoint::options()
                        .threads(static_cast<int>(options.threads))
                        .flags(Pistache::Tcp::Options::ReuseAddr)
-                       .maxRequestSize(options.max_request_bytes + kHeaderAllowance)
-                       .headerTimeout(std::chrono::seconds(15))
-                       .bodyTimeout(std::chrono::seconds(60))
-                       .keepaliveTimeout(std::chrono::seconds(75)));
+                       .maxRequestSize(options.max_request_bytes + kMaxHeadBytes)
+                       .headerTimeout(options.header_timeout)
+                       .bodyTimeout(options.body_timeout)
+                       .keepaliveTimeout(options.keepalive_timeout));
     endpoint->setHandler(std::move(handler));
     endpoint->serveThreaded();
     listener.port = static_cast<uint16_t>(endpoint->getPort());

@@ -2,8 +2,10 @@
 // The Pistache side of HTTP: request views, response writing, keep-alive and connection
 // closing, shared by the main and admin listeners.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,8 +92,7 @@ struct SendOptions {
   bool head = false;   // HEAD: headers only
   bool close = false;  // shut the connection down once the response is written
   bool track = false;  // return a PendingWrite (writers on a thread other than the reactor's)
-  std::function<void()> on_settled;  // after the write completed or failed (never on some
-                                     // disconnects: Pistache drops those writes silently)
+  std::function<void()> on_settled;  // once: after the write completed, failed or was dropped
 };
 
 // Writes `response` (status, Content-Type, headers, body) and applies `options`. With
@@ -99,11 +100,27 @@ struct SendOptions {
 PendingWritePtr send(Pistache::Http::ResponseWriter& writer, const Response& response,
                      SendOptions options = {});
 
+// Room for the request line and headers in Pistache's buffer, on top of the body limit.
+constexpr uint64_t kMaxHeadBytes = 64 * 1024;
+
+// The answer to a request head Pistache accepted but we must not serve, or nothing:
+// - 414 when the target, 431 when the request line and headers are larger than kMaxHeadBytes
+//   (estimated from what Pistache kept: one header per name, so repeats are bounded only by
+//   its buffer and its own 413);
+// - 400 for a control character in the target or a header value, a header name that is not
+//   an RFC 9110 token (Pistache joins a line without a colon to the next header's name), or a
+//   Content-Length that is not a number (Pistache reads it as 0 and drops the body).
+std::optional<Response> reject_head(const Pistache::Http::Request& request);
+
 struct ListenerOptions {
   std::string host;
   uint16_t port = 0;  // 0: an ephemeral port
   unsigned threads = 1;
   uint64_t max_request_bytes = 1048576;  // body limit in force at startup (sizes the buffer)
+  // Pistache's connection timeouts; the defaults are the settings' (config/settings.hpp).
+  std::chrono::milliseconds header_timeout{60000};
+  std::chrono::milliseconds body_timeout{60000};
+  std::chrono::milliseconds keepalive_timeout{75000};
 };
 
 // Stops serving (joins the reactor threads) before freeing the endpoint.

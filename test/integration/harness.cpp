@@ -88,8 +88,8 @@ const std::set<std::string>& config_keys() {
   static const std::set<std::string> keys = {
       "SERVICE_HOST",      "SERVICE_PORT",      "HTTP_THREADS",      "ADMIN_HOST",
       "ADMIN_PORT",        "ADMIN_TOKEN",       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS",
-      "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "SHUTDOWN_GRACE_MS", "LOG_LEVEL",
-      "SERVICES_DIR"};
+      "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS",
+      "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "SERVICES_DIR"};
   return keys;
 }
 

@@ -97,14 +97,15 @@ BOOST_AUTO_TEST_CASE(known_keys_in_documentation_order) {
   const std::vector<std::string> expected = {
       "SERVICE_HOST",      "SERVICE_PORT",      "HTTP_THREADS",      "ADMIN_HOST",
       "ADMIN_PORT",        "ADMIN_TOKEN",       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS",
-      "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "SHUTDOWN_GRACE_MS", "LOG_LEVEL",
-      "SERVICES_DIR"};
+      "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS",
+      "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "SERVICES_DIR"};
   BOOST_TEST(known_keys() == expected, boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(restart_keys_are_listeners_threads_and_services_dir) {
-  const std::vector<std::string> expected = {"SERVICE_HOST", "SERVICE_PORT", "HTTP_THREADS",
-                                             "ADMIN_HOST",   "ADMIN_PORT",   "SERVICES_DIR"};
+BOOST_AUTO_TEST_CASE(restart_keys_are_listeners_threads_timeouts_and_services_dir) {
+  const std::vector<std::string> expected = {
+      "SERVICE_HOST",      "SERVICE_PORT",    "HTTP_THREADS",         "ADMIN_HOST", "ADMIN_PORT",
+      "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS", "SERVICES_DIR"};
   BOOST_TEST(restart_keys() == expected, boost::test_tools::per_element());
 }
 
@@ -121,6 +122,9 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_every_default) {
   BOOST_TEST(s.reload_debounce.count() == 50);
   BOOST_TEST(s.rescan_interval.count() == 30);
   BOOST_TEST(s.max_request_bytes == 1048576u);
+  BOOST_TEST(s.header_timeout.count() == 60000);
+  BOOST_TEST(s.body_timeout.count() == 60000);
+  BOOST_TEST(s.keepalive_timeout.count() == 75000);
   BOOST_TEST(s.shutdown_grace.count() == 10000);
   BOOST_TEST(to_string(s.log_level) == std::string("info"));
   BOOST_TEST(s.services_dir == "");
@@ -130,7 +134,8 @@ BOOST_AUTO_TEST_CASE(every_known_key_can_be_set) {
   const Settings s = settings_of(
       "SERVICE_HOST=localhost\nSERVICE_PORT=8080\nHTTP_THREADS=3\nADMIN_HOST=10.1.2.3\n"
       "ADMIN_PORT=0\nADMIN_TOKEN='s3cr#t'\nHOT_RELOAD_ENABLE=no\nRELOAD_DEBOUNCE_MS=0\n"
-      "RESCAN_INTERVAL_S=86400\nMAX_REQUEST_BYTES=1073741824\nSHUTDOWN_GRACE_MS=3600000\n"
+      "RESCAN_INTERVAL_S=86400\nMAX_REQUEST_BYTES=1073741824\nHEADER_TIMEOUT_MS=500\n"
+      "BODY_TIMEOUT_MS=3600000\nKEEPALIVE_TIMEOUT_MS=1000\nSHUTDOWN_GRACE_MS=3600000\n"
       "LOG_LEVEL=WARN\nSERVICES_DIR=../svc\n");
   BOOST_TEST(s.service_host == "localhost");
   BOOST_TEST(s.service_port == 8080);
@@ -142,6 +147,9 @@ BOOST_AUTO_TEST_CASE(every_known_key_can_be_set) {
   BOOST_TEST(s.reload_debounce.count() == 0);
   BOOST_TEST(s.rescan_interval.count() == 86400);
   BOOST_TEST(s.max_request_bytes == 1073741824u);
+  BOOST_TEST(s.header_timeout.count() == 500);
+  BOOST_TEST(s.body_timeout.count() == 3600000);
+  BOOST_TEST(s.keepalive_timeout.count() == 1000);
   BOOST_TEST(s.shutdown_grace.count() == 3600000);
   BOOST_TEST(to_string(s.log_level) == std::string("warn"));
   BOOST_TEST(s.services_dir == "../svc");
@@ -221,6 +229,10 @@ BOOST_AUTO_TEST_CASE(out_of_range_integers_are_refused) {
   check_invalid("MAX_REQUEST_BYTES", "0", "an integer 1-1073741824");
   check_invalid("MAX_REQUEST_BYTES", "1073741825", "an integer 1-1073741824");
   check_invalid("SHUTDOWN_GRACE_MS", "3600001", "an integer 0-3600000");
+  for (const char* key : {"HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS"}) {
+    check_invalid(key, "499", "an integer 500-3600000");  // below Pistache's 500 ms check period
+    check_invalid(key, "3600001", "an integer 500-3600000");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bad_booleans_are_refused) {
@@ -471,6 +483,9 @@ const std::pair<const char*, std::function<void(Settings&)>> kFieldChanges[] = {
     {"RELOAD_DEBOUNCE_MS", [](Settings& s) { s.reload_debounce = 1ms; }},
     {"RESCAN_INTERVAL_S", [](Settings& s) { s.rescan_interval = 0s; }},
     {"MAX_REQUEST_BYTES", [](Settings& s) { s.max_request_bytes = 5; }},
+    {"HEADER_TIMEOUT_MS", [](Settings& s) { s.header_timeout = 500ms; }},
+    {"BODY_TIMEOUT_MS", [](Settings& s) { s.body_timeout = 500ms; }},
+    {"KEEPALIVE_TIMEOUT_MS", [](Settings& s) { s.keepalive_timeout = 500ms; }},
     {"SHUTDOWN_GRACE_MS", [](Settings& s) { s.shutdown_grace = 0ms; }},
     {"LOG_LEVEL", [](Settings& s) { s.log_level = LogLevel::error; }},
     {"SERVICES_DIR", [](Settings& s) { s.services_dir = "/srv"; }},
@@ -522,6 +537,9 @@ BOOST_AUTO_TEST_CASE(pin_restart_keys_keeps_running_listeners_and_new_reloadable
   BOOST_TEST(pinned.http_threads == running.http_threads);
   BOOST_TEST(pinned.admin_host == running.admin_host);
   BOOST_TEST(pinned.admin_port == running.admin_port);
+  BOOST_TEST(pinned.header_timeout.count() == running.header_timeout.count());
+  BOOST_TEST(pinned.body_timeout.count() == running.body_timeout.count());
+  BOOST_TEST(pinned.keepalive_timeout.count() == running.keepalive_timeout.count());
   BOOST_TEST(pinned.services_dir == running.services_dir);
   BOOST_TEST(pinned.admin_token == candidate.admin_token);
   BOOST_TEST(pinned.hot_reload_enable == candidate.hot_reload_enable);
