@@ -121,15 +121,23 @@ def main():
     latency = fields(v[("latency", "line")][0])
     burst = fields(v[("burst", "line")][0])
     out.append("## Reload latency (atomic rename → first response with the new generation)\n")
-    out.append(f"{latency['trials']} trials: p50 {float(latency['p50_ms']):.2f} ms, "
-               f"p90 {float(latency['p90_ms']):.2f} ms, p99 {float(latency['p99_ms']):.2f} ms, "
-               f"max {float(latency['max_ms']):.2f} ms.\n")
+    latencies = [("the run directory's disk", latency)]
+    if ("latency_tmpfs", "line") in v:
+        latencies.append(("tmpfs", fields(v[("latency_tmpfs", "line")][0])))
+    out.append("| services directory on | trials | p50 | p90 | p99 | max |")
+    out.append("|---|---|---|---|---|---|")
+    for where, found in latencies:
+        out.append(f"| {where} | {found['trials']} | " +
+                   " | ".join(f"{float(found[k]):.2f} ms" for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")) +
+                   " |")
+    out.append("")
     out.append(f"Burst: {burst['saves']} saves in {burst['window_ms']} ms → "
                f"{burst['generations']} generations, final state is the last write: "
                f"{burst['final_correct']} (served {float(burst['settle_ms']):.0f} ms after the last save).\n")
-    targets += [("rename → live p50 ≤ 5 ms", float(latency["p50_ms"]), "≤", 5.0),
-                ("rename → live p99 ≤ 10 ms", float(latency["p99_ms"]), "≤", 10.0),
-                ("100-save burst ≤ 10 generations", float(burst["generations"]), "≤", 10.0),
+    for where, found in latencies:
+        targets += [(f"rename → live p50 ≤ 5 ms ({where})", float(found["p50_ms"]), "≤", 5.0),
+                    (f"rename → live p99 ≤ 10 ms ({where})", float(found["p99_ms"]), "≤", 10.0)]
+    targets += [("100-save burst ≤ 10 generations", float(burst["generations"]), "≤", 10.0),
                 ("100-save burst: final state is the last write",
                  1.0 if burst["final_correct"] == "yes" else 0.0, "≥", 1.0)]
 
