@@ -48,15 +48,6 @@ class Settlement {
   std::function<void()> done_;
 };
 
-// RFC 9110 tchar: what a header name may be made of.
-bool is_token(std::string_view text) {
-  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           kSymbols.find(c) != std::string_view::npos;
-  });
-}
-
 // NUL, CR, LF and the other C0 controls but tab, and DEL: never part of a target or a value.
 bool has_control(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {

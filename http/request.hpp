@@ -59,6 +59,9 @@ class Deferral {
 // ASCII case-insensitive equality (header names).
 bool iequals(std::string_view a, std::string_view b);
 
+// RFC 9110 token: what a header name may be made of (letters, digits, !#$%&'*+-.^_`|~).
+bool is_token(std::string_view text);
+
 // Appends `s` to `out` with JSON string escaping (no surrounding quotes).
 void append_json_escaped(std::string& out, std::string_view s);
 

@@ -19,18 +19,6 @@ std::string_view as_view(const Value& string) {
   return {string.GetString(), string.GetStringLength()};
 }
 
-bool is_ascii_alnum(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-// RFC 9110 token characters.
-bool is_header_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return is_ascii_alnum(c) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
 // The body split once into literal text and path parameter slots, so a request only
 // concatenates.
 class BodyTemplate {
@@ -131,7 +119,7 @@ bool read_headers(const Value& headers, http::Response& response, std::string& e
   }
   for (auto member = headers.MemberBegin(); member != headers.MemberEnd(); ++member) {
     std::string name(as_view(member->name));
-    if (!is_header_name(name)) {
+    if (!http::is_token(name)) {
       error = "headers." + name + ": expected a header name of letters, digits and !#$%&'*+-.^_`|~";
       return false;
     }
