@@ -12,6 +12,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/scheduler.hpp"
 #include "actors/server.hpp"
 #include "actors/service_set.hpp"
 #include "config/settings.hpp"
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
   caf::actor_system_config caf_config;
-  caf_config.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
+  configure_scheduler(caf_config);
   caf::actor_system system{caf_config};
   auto server = Server::start(system, loaded.snapshot, error);
   if (!server) {

@@ -7,7 +7,6 @@
 //   GET  /v1/actor/{name} -> the /v1/hello answer, written by a CAF actor: the request's
 //                            writer is sent to the actor, which answers from its own thread
 //                            (one hop each way, no request copy: the floor of an actor route)
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +17,8 @@
 #include <caf/all.hpp>
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+
+#include "actors/scheduler.hpp"
 
 namespace PH = Pistache::Http;
 
@@ -74,8 +75,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  caf::actor_system_config caf_config;  // the same scheduler size as aitools-server
-  caf_config.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
+  caf::actor_system_config caf_config;
+  aitools::configure_scheduler(caf_config);  // the same scheduler as aitools-server
   caf::actor_system system(caf_config);
   caf::actor answering = system.spawn(answering_actor);
 
