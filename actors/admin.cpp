@@ -54,9 +54,69 @@ struct Endpoint {
 constexpr Endpoint kEndpoints[] = {{"/admin/status", "GET"},
                                    {"/admin/reload", "POST"},
                                    {"/admin/routes", "GET"},
-                                   {"/admin/config", "GET"}};
+                                   {"/admin/config", "GET"},
+                                   {"/admin/history", "GET"},
+                                   {"/admin/rollback", "POST"},
+                                   {"/admin/validate", "POST"}};
 
-void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const ServedState& state) {
+// Longest wait_for an operator may ask for.
+constexpr uint64_t kMaxWaitMs = 600000;
+
+// A query parameter that must be an unsigned integer in [min, max] when present.
+std::optional<uint64_t> query_number(const http::AdminCall& call, const std::string& name,
+                                     uint64_t min, uint64_t max, std::string& error) {
+  auto it = call.query.find(name);
+  if (it == call.query.end()) return std::nullopt;
+  const std::string& text = it->second;
+  uint64_t value = 0;
+  bool ok = !text.empty() && text.size() <= 19;
+  for (char c : text) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) value = value * 10 + uint64_t(c - '0');
+  }
+  if (!ok || value < min || value > max)
+    error = name + ": expected an integer " + std::to_string(min) + "-" + std::to_string(max);
+  return value;
+}
+
+double uptime(admin_pointer self) {
+  return std::chrono::duration<double>(steady_clock::now() - self->state.started).count();
+}
+
+// The registry's refusals: `not_found` for an unknown history entry, else a conflict.
+http::Response refusal(admin_pointer self, const caf::error& err) {
+  const int status = err == caf::sec::invalid_argument ? 404
+                     : err == caf::sec::runtime_error  ? 409
+                                                       : 503;
+  std::string message = self->system().render(err);
+  // CAF renders "error(N, runtime_error, (\"text\"))": keep the text an operator acts on.
+  if (auto from = message.find("(\""); from != std::string::npos) {
+    const auto to = message.rfind("\")");
+    message = message.substr(from + 2, to > from + 2 ? to - from - 2 : std::string::npos);
+  }
+  return http::detail_response(status, message);
+}
+
+// GET /admin/status?wait_for=N&timeout_ms=T: the status once generation N is served.
+void wait_for(admin_pointer self, const http::AdminCallPtr& call, uint64_t generation,
+              uint64_t timeout_ms) {
+  self->request(self->state.registry, std::chrono::milliseconds(timeout_ms + 5000), wait_atom::value,
+                generation, static_cast<uint32_t>(timeout_ms))
+      .then([=](const ServedStatePtr& state) { reply(self, call, json(200, http::status_json(*state, uptime(self)))); },
+            [=](caf::error&) {
+              self->request(self->state.front, caf::infinite, caf::get_atom::value)
+                  .then([=](const ServedStatePtr& state) {
+                    reply(self, call,
+                          json(408, http::status_json(*state, uptime(self),
+                                                      "generation " + std::to_string(generation) +
+                                                          " was not served within " +
+                                                          std::to_string(timeout_ms) + " ms")));
+                  });
+            });
+}
+
+void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const ServedStatePtr& served) {
+  const ServedState& state = *served;
   if (!authorized(*call, state)) {
     auto response = http::detail_response(401, "Unauthorized");
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -74,8 +134,46 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
   }
   const std::string_view path = endpoint->path;
   if (path == "/admin/status") {
-    const std::chrono::duration<double> uptime = steady_clock::now() - self->state.started;
-    return reply(self, call, json(200, http::status_json(state, uptime.count())));
+    std::string error;
+    const auto generation = query_number(*call, "wait_for", 0, UINT64_MAX >> 1, error);
+    const auto timeout_ms = query_number(*call, "timeout_ms", 0, kMaxWaitMs, error);
+    if (!error.empty()) return reply(self, call, http::detail_response(400, error));
+    if (generation && *generation > state.generation)
+      return wait_for(self, call, *generation, timeout_ms.value_or(30000));
+    return reply(self, call, json(200, http::status_json(state, uptime(self))));
+  }
+  if (path == "/admin/history") {
+    self->request(self->state.registry, caf::infinite, history_atom::value)
+        .then([=](const HistoryViewPtr& history) {
+          reply(self, call, json(200, http::history_json(*history, *served)));
+        });
+    return;
+  }
+  if (path == "/admin/rollback") {
+    std::string error;
+    const auto to = query_number(*call, "to", 1, UINT64_MAX >> 1, error);
+    if (!error.empty()) return reply(self, call, http::detail_response(400, error));
+    self->request(self->state.registry, caf::infinite, rollback_atom::value, to.value_or(0))
+        .then([=](const ReloadReportPtr& report) { reply(self, call, json(200, http::reload_json(*report))); },
+              [=](caf::error& err) { reply(self, call, refusal(self, err)); });
+    return;
+  }
+  if (path == "/admin/validate") {
+    auto request = std::make_shared<ValidationRequest>();
+    std::string error;
+    if (!http::parse_validation_request(call->body, *request, error))
+      return reply(self, call, http::detail_response(400, error));
+    self->request(self->state.registry, caf::infinite, validate_atom::value,
+                  ValidationRequestPtr(std::move(request)))
+        .then([=](const ValidationResultPtr& result) {
+                reply(self, call, json(200, http::validation_json(*result)));
+              },
+              [=](caf::error& err) {
+                auto response = refusal(self, err);
+                response.status = 400;
+                reply(self, call, response);
+              });
+    return;
   }
   if (path == "/admin/routes") return reply(self, call, json(200, http::routes_json(*state.routes)));
   if (path == "/admin/config") return reply(self, call, json(200, http::config_json(state)));
@@ -110,7 +208,7 @@ admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor reg
                                                : json(503, R"({"status":"not ready"})"));
         }
         self->request(self->state.front, caf::infinite, caf::get_atom::value)
-            .then([=](const ServedStatePtr& state) { handle_admin(self, call, *state); },
+            .then([=](const ServedStatePtr& state) { handle_admin(self, call, state); },
                   [=](caf::error& err) {
                     reply(self, call, http::detail_response(503, self->system().render(err)));
                   });

@@ -25,6 +25,12 @@ using run_atom = caf::atom_constant<caf::atom("run")>;              // start a s
 using nudge_atom = caf::atom_constant<caf::atom("nudge")>;          // wake a reactor again
 using call_atom = caf::atom_constant<caf::atom("call")>;            // ask a service actor
 using retire_atom = caf::atom_constant<caf::atom("retire")>;        // free an old snapshot
+using kind_atom = caf::atom_constant<caf::atom("kind")>;            // add a service kind
+using unkind_atom = caf::atom_constant<caf::atom("unkind")>;        // remove a service kind
+using history_atom = caf::atom_constant<caf::atom("history")>;      // applied states
+using rollback_atom = caf::atom_constant<caf::atom("rollback")>;    // re-apply an old state
+using validate_atom = caf::atom_constant<caf::atom("validate")>;    // dry-run manifests
+using wait_atom = caf::atom_constant<caf::atom("wait")>;            // until a generation
 
 // Every actor that follows the served state implements this. The registry waits for each
 // subscriber's answer (the generation it now holds) before it reports a pass as applied,

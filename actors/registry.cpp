@@ -2,8 +2,13 @@
 
 #include <caf/all.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "actors/debouncer.hpp"
 #include "actors/service_set.hpp"
+#include "services/actor_kind.hpp"
 #include "util/log.hpp"
 
 namespace aitools {
@@ -12,10 +17,27 @@ namespace {
 
 using std::chrono::steady_clock;
 
+using ReportPromise = caf::typed_response_promise<ReloadReportPtr>;
+
+struct Waiter {
+  uint64_t generation;
+  caf::typed_response_promise<ServedStatePtr> promise;
+};
+
 struct RegistryState {
   services::Catalog catalog;
   std::unique_ptr<ServiceSet> services;  // compiles with `catalog`
   config_actor config;
+  service_caller_actor caller;                   // calls the actors of registered kinds
+  std::map<caf::actor_addr, std::string> kinds;  // registered by message: actor -> kind name
+  History history{20};
+  ServedStatePtr served;               // the state every subscriber holds
+  std::map<uint64_t, Waiter> waiters;  // by id
+  uint64_t next_waiter = 0;
+
+  // A requested rollback runs in a pass of its own, before the pending disk pass, if any.
+  HistoryEntryPtr rollback_to;
+  std::vector<ReportPromise> rollback_waiting;
   Debouncer debouncer{std::chrono::milliseconds(50)};
   bool timer_armed = false;
   std::vector<state_subscriber> subscribers;
@@ -27,8 +49,8 @@ struct RegistryState {
   bool scheduled = false;  // a run_atom is on its way
   bool pending = false;    // a pass is wanted
   Trigger pending_trigger = Trigger::startup;
-  std::vector<caf::typed_response_promise<ReloadReportPtr>> waiting;  // for the pending pass
-  std::vector<caf::typed_response_promise<ReloadReportPtr>> in_pass;  // for the running pass
+  std::vector<ReportPromise> waiting;  // for the pending pass
+  std::vector<ReportPromise> in_pass;  // for the running pass
   size_t acks_outstanding = 0;
 
   static inline const char* name = "aitools.registry";
@@ -55,15 +77,40 @@ void log_pass(const ReloadReport& report, bool published_change) {
               {"restart_required", log::join(report.restart_required)}});
 }
 
+// Through the mailbox, so requests already queued join the next pass.
+void schedule_run(registry_pointer self) {
+  auto& st = self->state;
+  if (st.running || st.scheduled || (!st.pending && !st.rollback_to)) return;
+  st.scheduled = true;
+  self->send(self, run_atom::value);
+}
+
+bool rollback_in_force(registry_pointer self) {
+  const auto& state = self->state.services->state();
+  return state && state->rollback;
+}
+
 void schedule_pass(registry_pointer self, Trigger trigger) {
   auto& st = self->state;
+  // A rollback holds until a change or an explicit reload; a rescan would undo it at once.
+  if (trigger == Trigger::rescan && rollback_in_force(self)) return;
   if (trigger != Trigger::file) st.config_dirty = true;  // explicit reloads re-read everything
   if (!st.pending) st.pending_trigger = trigger;
   st.pending = true;
-  // Through the mailbox, so requests already queued join this pass.
-  if (!st.running && !st.scheduled) {
-    st.scheduled = true;
-    self->send(self, run_atom::value);
+  schedule_run(self);
+}
+
+void answer_waiters(registry_pointer self) {
+  auto& st = self->state;
+  const ServedStatePtr& state = st.served;
+  if (!state) return;
+  for (auto it = st.waiters.begin(); it != st.waiters.end();) {
+    if (it->second.generation > state->generation) {
+      ++it;
+      continue;
+    }
+    it->second.promise.deliver(state);
+    it = st.waiters.erase(it);
   }
 }
 
@@ -72,18 +119,23 @@ void finish_pass(registry_pointer self, const ReloadReportPtr& report) {
   for (auto& promise : st.in_pass) promise.deliver(report);
   st.in_pass.clear();
   st.running = false;
-  if (st.pending && !st.scheduled) {
-    st.scheduled = true;
-    self->send(self, run_atom::value);
-  }
+  st.served = st.services->state();
+  answer_waiters(self);
+  schedule_run(self);
 }
 
+// Hands the new state to every subscriber; the pass ends when all of them hold it.
 void publish(registry_pointer self, const ServedStatePtr& state, const ReloadReportPtr& report) {
   auto& st = self->state;
   if (st.subscribers.empty()) return finish_pass(self, report);
   st.acks_outstanding = st.subscribers.size();
+  const auto started = steady_clock::now();
   auto acked = [=] {
-    if (--self->state.acks_outstanding == 0) finish_pass(self, report);
+    if (--self->state.acks_outstanding > 0) return;
+    auto swapped = std::make_shared<ReloadReport>(*report);
+    swapped->phases.swap =
+        std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started);
+    finish_pass(self, swapped);
   };
   for (auto& subscriber : st.subscribers) {
     self->request(subscriber, std::chrono::seconds(5), publish_atom::value, state)
@@ -103,39 +155,80 @@ void fail_pass(registry_pointer self, Trigger trigger, const std::string& where,
   if (st.services->state()) *report = st.services->state()->last_reload;
   report->trigger = trigger;
   report->changed = false;
+  report->failed = true;
   report->errors = {{where, error}};
   log::error("reload_failed", {{"trigger", to_string(trigger)}, {"where", where}, {"error", error}});
   finish_pass(self, report);
 }
 
-void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point started,
-                const ConfigLoadPtr& load) {
+// Applies `files` with `load` (what a disk pass read, or a history entry for a rollback).
+void apply_files(registry_pointer self, Trigger trigger, steady_clock::time_point started,
+                 const ConfigLoadPtr& load, const std::vector<ManifestFile>& files,
+                 std::optional<RollbackInfo> rollback) {
   auto& st = self->state;
-  std::vector<ManifestFile> files;
-  std::string dir_error;
-  // An unreadable directory must not read as "every file deleted": keep serving.
-  const std::string& dir = st.services->services_dir();
-  if (!read_services_dir(dir, files, dir_error)) return fail_pass(self, trigger, dir, dir_error);
+  const auto read = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - started);
   const auto previous_level = st.services->state() ? st.services->state()->config->settings.log_level
                                                    : log::level();
   ServiceSet::Outcome outcome;
   try {
-    outcome = st.services->apply(*load, files, trigger, started);
+    outcome = st.services->apply(*load, files, trigger, started, read, std::move(rollback));
   } catch (const std::exception& e) {
-    return fail_pass(self, trigger, dir, std::string("reload pass failed: ") + e.what());
+    return fail_pass(self, trigger, st.services->services_dir(),
+                     std::string("reload pass failed: ") + e.what());
   }
   const auto& settings = outcome.state->config->settings;
   if (settings.log_level != previous_level) log::set_level(settings.log_level);
   st.debouncer.set_window(settings.reload_debounce);
+  st.history.set_capacity(settings.history_size);
   auto report = std::make_shared<ReloadReport>(outcome.state->last_reload);
+  if (report->changed) st.history.record(*report, load, files);
   log_pass(*report, outcome.published_change);
   if (outcome.published_change) return publish(self, outcome.state, report);
   finish_pass(self, report);
 }
 
+void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point started,
+                const ConfigLoadPtr& load) {
+  std::vector<ManifestFile> files;
+  std::string dir_error;
+  // An unreadable directory must not read as "every file deleted": keep serving.
+  const std::string& dir = self->state.services->services_dir();
+  if (!read_services_dir(dir, files, dir_error)) return fail_pass(self, trigger, dir, dir_error);
+  apply_files(self, trigger, started, load, files, std::nullopt);
+}
+
+// Re-applies a history entry. `disk` is the env file as read now, to report whether what
+// the next change or reload brings back differs from what the rollback serves.
+void rollback_pass(registry_pointer self, const HistoryEntryPtr& entry,
+                   steady_clock::time_point started, const ConfigLoadPtr& disk) {
+  auto& st = self->state;
+  std::vector<ManifestFile> on_disk;
+  std::string dir_error;
+  const bool readable = read_services_dir(st.services->services_dir(), on_disk, dir_error);
+  const bool disk_differs = !readable || !entry->same_files(on_disk) ||
+                            !same_config(disk->config, entry->config->config);
+  st.config_dirty = true;  // the pass after the rollback reads the env file again
+  apply_files(self, Trigger::rollback, started, entry->config, entry->manifest_files(),
+              RollbackInfo{entry->generation, disk_differs});
+}
+
 void start_pass(registry_pointer self) {
   auto& st = self->state;
   st.running = true;
+  if (st.rollback_to) {
+    const HistoryEntryPtr entry = std::move(st.rollback_to);
+    st.rollback_to = nullptr;
+    st.in_pass = std::move(st.rollback_waiting);
+    st.rollback_waiting.clear();
+    const auto started = steady_clock::now();
+    self->request(st.config, caf::infinite, load_atom::value)
+        .then([=](ConfigLoadPtr disk) { rollback_pass(self, entry, started, disk); },
+              [=](caf::error& err) {
+                fail_pass(self, Trigger::rollback, "config",
+                          "config actor unavailable: " + self->system().render(err));
+              });
+    return;
+  }
   st.pending = false;
   st.in_pass = std::move(st.waiting);
   st.waiting.clear();
@@ -163,18 +256,94 @@ void arm_timer(registry_pointer self) {
   self->delayed_send(self, delay, tick_atom::value);
 }
 
+caf::error refused(std::string why) { return caf::make_error(caf::sec::runtime_error, std::move(why)); }
+
+// A registered kind's routes change: schedule the pass that applies it, answered to `promise`.
+ReportPromise change_kind(registry_pointer self, const std::string& name) {
+  auto promise = self->make_response_promise<ReloadReportPtr>();
+  self->state.services->kind_changed(name);
+  self->state.waiting.push_back(promise);
+  schedule_pass(self, Trigger::message);
+  return promise;
+}
+
+void forget_kind(registry_pointer self, const std::string& name) {
+  auto& st = self->state;
+  st.catalog.remove(name);
+  for (auto it = st.kinds.begin(); it != st.kinds.end();)
+    it = it->second == name ? st.kinds.erase(it) : std::next(it);
+}
+
+ReportPromise register_kind(registry_pointer self, const std::string& name, service_actor actor) {
+  auto& st = self->state;
+  bool registered = false;
+  for (const auto& [addr, kind] : st.kinds) registered = registered || kind == name;
+  if (!registered && st.catalog.find(name))
+    return self->make_response_promise<ReloadReportPtr>().deliver(
+        refused("kind \"" + name + "\" is built in and cannot be replaced"));
+  if (!actor)
+    return self->make_response_promise<ReloadReportPtr>().deliver(
+        refused("kind \"" + name + "\": expected a live actor"));
+  forget_kind(self, name);
+  st.catalog.add(services::make_actor_kind(name, actor, st.caller));
+  st.kinds.emplace(actor.address(), name);
+  self->monitor(actor);
+  log::info("kind_registered", {{"kind", name}});
+  return change_kind(self, name);
+}
+
+ReportPromise unregister_kind(registry_pointer self, const std::string& name) {
+  bool registered = false;
+  for (const auto& [addr, kind] : self->state.kinds) registered = registered || kind == name;
+  if (!registered)
+    return self->make_response_promise<ReloadReportPtr>().deliver(
+        refused("kind \"" + name + "\" was not registered by message"));
+  forget_kind(self, name);
+  log::info("kind_unregistered", {{"kind", name}});
+  return change_kind(self, name);
+}
+
+ValidationResultPtr validate(registry_pointer self, const ValidationRequest& request) {
+  std::vector<ManifestFile> files = request.files;
+  for (const auto& path : request.paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      std::vector<ManifestFile> in_dir;
+      std::string error;
+      if (!read_services_dir(path, in_dir, error)) throw std::runtime_error(error);
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream content;
+    if (!in || !(content << in.rdbuf())) throw std::runtime_error(path + ": cannot read file");
+    files.push_back({std::filesystem::path(path).filename().string(), content.str(), {}});
+  }
+  return self->state.services->validate(files, request.replace);
+}
+
 registry_actor::behavior_type registry_behavior(registry_pointer self, config_actor config,
                                                 std::string services_dir,
-                                                services::Catalog catalog) {
-  auto& st = self->state;
-  st.config = std::move(config);
-  st.catalog = std::move(catalog);
-  st.services = std::make_unique<ServiceSet>(st.catalog, std::move(services_dir));
+                                                services::Catalog catalog,
+                                                service_caller_actor caller) {
+  auto& initial = self->state;
+  initial.config = std::move(config);
+  initial.catalog = std::move(catalog);
+  initial.caller = std::move(caller);
+  initial.services = std::make_unique<ServiceSet>(initial.catalog, std::move(services_dir));
   self->set_down_handler([=](caf::down_msg& down) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [&](const state_subscriber& s) { return s.address() == down.source; }),
                subs.end());
+    // A registered kind's actor is gone: its routes stop serving instead of answering 502.
+    auto kind = self->state.kinds.find(down.source);
+    if (kind == self->state.kinds.end()) return;
+    const std::string name = kind->second;
+    log::warn("kind_actor_down", {{"kind", name}, {"reason", self->system().render(down.reason)}});
+    forget_kind(self, name);
+    self->state.services->kind_changed(name);
+    schedule_pass(self, Trigger::message);
   });
   return {
       [=](reload_atom, Trigger trigger) {
@@ -202,9 +371,57 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
       },
       [=](run_atom) {
         self->state.scheduled = false;
-        if (!self->state.running && self->state.pending) start_pass(self);
+        if (!self->state.running && (self->state.pending || self->state.rollback_to)) start_pass(self);
       },
       [=](caf::get_atom) { return self->state.services->state(); },
+      [=](kind_atom, const std::string& name, service_actor actor) {
+        return register_kind(self, name, std::move(actor));
+      },
+      [=](unkind_atom, const std::string& name) { return unregister_kind(self, name); },
+      [=](history_atom) { return self->state.history.view(); },
+      [=](rollback_atom, uint64_t to) -> caf::result<ReloadReportPtr> {
+        auto& st = self->state;
+        const auto& state = st.services->state();
+        HistoryEntryPtr entry = to != 0 ? st.history.find(to)
+                                        : st.history.before(state ? state->generation : 0);
+        if (!entry) {
+          const auto view = st.history.view();
+          if (to == 0 || view->entries.empty())
+            return refused("there is no earlier state to roll back to");
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "generation " + std::to_string(to) +
+                                     " is not in the history (it keeps generations " +
+                                     std::to_string(view->entries.back()->generation) + "-" +
+                                     std::to_string(view->entries.front()->generation) + ")");
+        }
+        auto promise = self->make_response_promise<ReloadReportPtr>();
+        st.rollback_to = std::move(entry);
+        st.rollback_waiting.push_back(promise);
+        schedule_run(self);
+        return promise;
+      },
+      [=](validate_atom, const ValidationRequestPtr& request) -> caf::result<ValidationResultPtr> {
+        try {
+          return validate(self, *request);
+        } catch (const std::exception& e) {
+          return refused(e.what());
+        }
+      },
+      [=](wait_atom, uint64_t generation, uint32_t timeout_ms) -> caf::result<ServedStatePtr> {
+        auto& st = self->state;
+        if (st.served && st.served->generation >= generation) return st.served;
+        auto promise = self->make_response_promise<ServedStatePtr>();
+        const uint64_t id = ++st.next_waiter;
+        st.waiters.emplace(id, Waiter{generation, promise});
+        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), wait_atom::value, id);
+        return promise;
+      },
+      [=](wait_atom, uint64_t id) {
+        auto waiter = self->state.waiters.find(id);
+        if (waiter == self->state.waiters.end()) return;
+        waiter->second.promise.deliver(caf::make_error(caf::sec::request_timeout));
+        self->state.waiters.erase(waiter);
+      },
       [=](subscribe_atom, state_subscriber subscriber) {
         self->monitor(subscriber);
         self->state.subscribers.push_back(std::move(subscriber));
@@ -216,9 +433,10 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
 }  // namespace
 
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
-                              std::string services_dir, services::Catalog catalog) {
+                              std::string services_dir, services::Catalog catalog,
+                              service_caller_actor caller) {
   return system.spawn(registry_behavior, std::move(config), std::move(services_dir),
-                      std::move(catalog));
+                      std::move(catalog), std::move(caller));
 }
 
 }  // namespace aitools

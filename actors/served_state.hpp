@@ -14,7 +14,7 @@
 namespace aitools {
 
 // What asked for a reload pass.
-enum class Trigger : uint8_t { startup, file, signal, admin, message, rescan };
+enum class Trigger : uint8_t { startup, file, signal, admin, message, rescan, rollback };
 const char* to_string(Trigger trigger);
 
 // What a file event touched: the registry re-reads the env file only when it changed (or on
@@ -41,18 +41,36 @@ struct FileError {
   std::string error;
 };
 
+// Where a pass spent its time: reading and parsing files, compiling and resolving
+// conflicts, building the route table, and handing the new state to its subscribers.
+struct ReloadPhases {
+  std::chrono::microseconds parse{0}, validate{0}, build{0}, swap{0};
+};
+
 struct ReloadReport {
   uint64_t generation = 0;  // generation in force after the pass
   bool changed = false;     // whether the pass produced a new generation
+  bool failed = false;      // the pass could not run (unreadable directory, out of memory)
   Trigger trigger = Trigger::startup;
   std::chrono::system_clock::time_point at;
   std::chrono::microseconds duration{0};
+  ReloadPhases phases;
+  std::optional<uint64_t> rollback_of;               // the generation a rollback re-applied
   std::vector<std::string> added, removed, updated;  // service names
   std::vector<FileError> errors;                     // every file currently in error
   std::vector<std::string> restart_required;         // config keys changed but not applied
   std::optional<std::string> config_error;           // the env file's error, if any
 };
 using ReloadReportPtr = std::shared_ptr<const ReloadReport>;
+
+// A rollback in force: the state of generation `to` was re-applied, and whether the files
+// and env file on disk (which the next change or reload applies again) differed from it.
+struct RollbackInfo {
+  uint64_t to = 0;
+  bool disk_differs = false;
+  bool operator==(const RollbackInfo& o) const { return to == o.to && disk_differs == o.disk_differs; }
+  bool operator!=(const RollbackInfo& o) const { return !(*this == o); }
+};
 
 struct ServedState {
   uint64_t generation = 0;
@@ -62,6 +80,7 @@ struct ServedState {
   std::vector<ServiceStatus> services;  // sorted by name
   std::optional<std::string> config_error;
   std::vector<std::string> restart_required;
+  std::optional<RollbackInfo> rollback;  // until the next file change or reload
   ReloadReport last_reload;
 };
 using ServedStatePtr = std::shared_ptr<const ServedState>;

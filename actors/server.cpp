@@ -12,6 +12,9 @@ namespace aitools {
 
 namespace {
 
+// POST /admin/validate carries whole manifests; the admin listener takes up to this much.
+constexpr uint64_t kMaxAdminRequestBytes = uint64_t{16} << 20;
+
 // Runs one request from outside any actor and waits for its answer. The scoped actor lives
 // only inside this call: a live scoped_actor would block actor_system shutdown.
 template <class Result, class Handle, class... Ts>
@@ -59,7 +62,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   h.config = spawn_config_actor(system, config);
   log::info("startup", {{"step", "config"}, {"file", config->path}});
 
-  h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog));
+  h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog), h.service_caller);
   ReloadReportPtr report;
   if (!ask(system, h.registry, report, error, reload_atom::value, Trigger::startup))
     return fail("first load failed: " + error);
@@ -95,7 +98,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   if (settings.admin_port != 0) {
     h.admin = spawn_admin(system, h.registry, h.front);
     ask(system, h.admin, listened, error, start_atom::value,
-        listener_options(settings.admin_host, settings.admin_port, 1, 64 * 1024));
+        listener_options(settings.admin_host, settings.admin_port, 1, kMaxAdminRequestBytes));
     if (!listened.error.empty()) return fail(listened.error);
     server->admin_port_ = listened.port;
     caf::anon_send(h.admin, ready_atom::value, true);
@@ -109,6 +112,16 @@ Server::~Server() { stop(); }
 
 void Server::reload(Trigger trigger) {
   caf::anon_send(handles_.registry, reload_atom::value, trigger);
+}
+
+bool Server::register_kind(const std::string& name, service_actor service, std::string& error) {
+  ReloadReportPtr report;
+  return ask(system_, handles_.registry, report, error, kind_atom::value, name, std::move(service));
+}
+
+bool Server::unregister_kind(const std::string& name, std::string& error) {
+  ReloadReportPtr report;
+  return ask(system_, handles_.registry, report, error, unkind_atom::value, name);
 }
 
 void Server::stop() {

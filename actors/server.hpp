@@ -43,6 +43,12 @@ class Server {
 
   // Asks the registry for a reload pass and returns at once.
   void reload(Trigger trigger);
+  // Serves manifest routes of kind `name` with `service` (an embedder's actor), or stops
+  // serving them; returns once the change is served, false (and `error`) if refused. Blocks
+  // the calling thread: call them from outside actors (an actor sends kind_atom/unkind_atom to
+  // handles().registry instead).
+  bool register_kind(const std::string& name, service_actor service, std::string& error);
+  bool unregister_kind(const std::string& name, std::string& error);
   // Drains and stops every actor; returns when they are gone. Idempotent.
   void stop();
 

@@ -24,6 +24,7 @@ const char* to_string(Trigger trigger) {
     case Trigger::admin: return "admin";
     case Trigger::message: return "message";
     case Trigger::rescan: return "rescan";
+    case Trigger::rollback: return "rollback";
   }
   return "unknown";
 }
@@ -135,10 +136,8 @@ std::string canonical_json(const rapidjson::Document& document) {
   return buffer.GetString();
 }
 
-bool same_config(const config::ConfigSnapshotPtr& a, const config::ConfigSnapshotPtr& b) {
-  if (a == b) return true;
-  if (!a || !b) return false;
-  return a->settings == b->settings && a->values == b->values && a->overrides == b->overrides;
+std::chrono::microseconds micros(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d);
 }
 
 bool vars_unchanged(const config::CompiledService& service, const config::ConfigSnapshot& config) {
@@ -149,13 +148,20 @@ bool vars_unchanged(const config::CompiledService& service, const config::Config
 
 }  // namespace
 
+bool same_config(const config::ConfigSnapshotPtr& a, const config::ConfigSnapshotPtr& b) {
+  if (a == b) return true;
+  if (!a || !b) return false;
+  return a->settings == b->settings && a->values == b->values && a->overrides == b->overrides;
+}
+
 ServiceSet::ServiceSet(const services::Catalog& catalog, std::string services_dir)
     : catalog_(catalog), services_dir_(std::move(services_dir)) {}
 
 ServiceSet::~ServiceSet() = default;
 
 void ServiceSet::refresh_candidate(Record& record, const ManifestFile& file,
-                                   const config::ConfigSnapshot& config, bool config_changed) {
+                                   const config::ConfigSnapshot& config, bool config_changed,
+                                   ReloadPhases& phases) {
   if (!file.content) {
     record.content.reset();  // so the next successful read is compiled whatever it holds
     record.candidate = nullptr;
@@ -174,16 +180,21 @@ void ServiceSet::refresh_candidate(Record& record, const ManifestFile& file,
 
   config::Manifest manifest;
   config::CompiledService compiled;
-  if (!config::parse_manifest(*file.content, stem(file.name), manifest, record.error) ||
-      !config::compile_manifest(manifest, config, catalog_, compiled, record.error))
-    return;
+  const auto parse_start = std::chrono::steady_clock::now();
+  const bool parsed = config::parse_manifest(*file.content, stem(file.name), manifest, record.error);
+  const auto compile_start = std::chrono::steady_clock::now();
+  phases.parse += micros(compile_start - parse_start);
+  const bool compiled_ok =
+      parsed && config::compile_manifest(manifest, config, catalog_, compiled, record.error);
+  phases.validate += micros(std::chrono::steady_clock::now() - compile_start);
+  if (!compiled_ok) return;
   record.error.clear();
 
   std::string fingerprint = canonical_json(*manifest.document);
   for (const auto& [key, value] : compiled.used_vars) {
     fingerprint += '\0' + key + '=' + value.value_or("");
   }
-  if (record.live && record.live->fingerprint == fingerprint) {
+  if (record.live && record.live->fingerprint == fingerprint && !uses_changed_kind(record.live)) {
     record.candidate = record.live;  // same content in another form: keep its identity
     return;
   }
@@ -208,7 +219,7 @@ void ServiceSet::resolve_conflicts() {
   for (auto& [file, record] : records_) {
     if (record.live)
       for (const auto& claim : record.live->claims) live_owner.emplace(claim.key, &file);
-    desired[file] = record.candidate ? record.candidate : record.live;
+    desired[file] = record.candidate ? record.candidate : fallback(record);
     record.conflict.clear();
   }
   for (size_t round = 0; round <= records_.size(); ++round) {
@@ -232,7 +243,7 @@ void ServiceSet::resolve_conflicts() {
         if (winner == file) continue;
         Record& record = records_.at(file);
         record.conflict = version->describe(claim) + " is already served by " + winner;
-        version = version != record.live ? record.live : nullptr;
+        version = version != record.live ? fallback(record) : nullptr;
         stable = false;
         break;
       }
@@ -287,13 +298,29 @@ std::vector<ServiceStatus> ServiceSet::statuses() const {
   return out;
 }
 
+bool ServiceSet::uses_changed_kind(const VersionPtr& version) const {
+  if (!version || changed_kinds_.empty()) return false;
+  for (const auto& route : version->service.routes)
+    if (changed_kinds_.count(route.kind)) return true;
+  return false;
+}
+
+ServiceSet::VersionPtr ServiceSet::fallback(const Record& record) const {
+  return uses_changed_kind(record.live) ? nullptr : record.live;
+}
+
+void ServiceSet::kind_changed(const std::string& kind) { changed_kinds_.insert(kind); }
+
 ServiceSet::Outcome ServiceSet::apply(const ConfigLoad& load, const std::vector<ManifestFile>& files,
-                                      Trigger trigger,
-                                      std::chrono::steady_clock::time_point started) {
+                                      Trigger trigger, std::chrono::steady_clock::time_point started,
+                                      std::chrono::microseconds read,
+                                      std::optional<RollbackInfo> rollback) {
   std::map<std::string, VersionPtr> previous;  // file -> live version before the pass
   for (const auto& [file, record] : records_) previous[file] = record.live;
+  ReloadPhases phases;
+  phases.parse = read;
   try {
-    return apply_files(load, files, trigger, started, previous);
+    return apply_files(load, files, trigger, started, previous, phases, std::move(rollback));
   } catch (...) {
     // Back to exactly what is served (state_ is untouched); every file is compiled afresh
     // by the next pass.
@@ -307,18 +334,31 @@ ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
                                             const std::vector<ManifestFile>& files,
                                             Trigger trigger,
                                             std::chrono::steady_clock::time_point started,
-                                            const std::map<std::string, VersionPtr>& previous) {
+                                            const std::map<std::string, VersionPtr>& previous,
+                                            ReloadPhases& phases,
+                                            std::optional<RollbackInfo> rollback) {
   const bool config_changed = !state_ || !same_config(state_->config, load.config);
+  // A kind came or went: recompile what used it, and what failed (it may have lacked it).
+  if (!changed_kinds_.empty()) {
+    for (auto& [file, record] : records_) {
+      if (!record.error.empty() || uses_changed_kind(record.candidate) ||
+          uses_changed_kind(record.live))
+        record.content.reset();
+    }
+  }
 
   std::set<std::string> present;
   for (const auto& file : files) {
     present.insert(file.name);
-    refresh_candidate(records_[file.name], file, *load.config, config_changed);
+    refresh_candidate(records_[file.name], file, *load.config, config_changed, phases);
   }
   for (auto it = records_.begin(); it != records_.end();) {
     it = present.count(it->first) ? std::next(it) : records_.erase(it);
   }
+  const auto resolve_start = std::chrono::steady_clock::now();
   resolve_conflicts();
+  phases.validate += micros(std::chrono::steady_clock::now() - resolve_start);
+  changed_kinds_.clear();
 
   auto report = ReloadReport{};
   report.trigger = trigger;
@@ -344,23 +384,139 @@ ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
 
   auto next = std::make_shared<ServedState>();
   next->generation = (state_ ? state_->generation : 0) + (report.changed ? 1 : 0);
+  const auto build_start = std::chrono::steady_clock::now();
   next->routes = (state_ && !routes_changed) ? state_->routes : build_table();
+  phases.build = micros(std::chrono::steady_clock::now() - build_start);
   next->config = load.config;
   next->services_dir = services_dir_;
   next->services = statuses();
   next->config_error = load.error;
   next->restart_required = load.restart_required;
+  if (rollback) report.rollback_of = rollback->to;
+  next->rollback = std::move(rollback);
   report.generation = next->generation;
-  report.duration = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - started);
+  report.phases = phases;
+  report.duration = micros(std::chrono::steady_clock::now() - started);
   next->last_reload = std::move(report);
 
   const bool published_change = !state_ || next->last_reload.changed ||
                                 next->services != state_->services ||
                                 next->config_error != state_->config_error ||
-                                next->restart_required != state_->restart_required;
+                                next->restart_required != state_->restart_required ||
+                                next->rollback != state_->rollback;
   state_ = std::move(next);
   return {state_, published_change};
+}
+
+namespace {
+
+struct ServedRoute {
+  RouteRef ref;
+  uint64_t fingerprint;
+  const http::PathPattern* pattern;
+};
+using RouteMap = std::map<std::string, ServedRoute>;  // "METHOD /path" -> route
+
+// Whether some path matches both patterns ({name*} matches any rest, even an empty one).
+bool patterns_overlap(const http::PathPattern& a, const http::PathPattern& b) {
+  using Kind = http::PathSegment::Kind;
+  const auto& x = a.segments();
+  const auto& y = b.segments();
+  size_t i = 0;
+  for (; i < x.size() && i < y.size(); ++i) {
+    if (x[i].kind == Kind::rest || y[i].kind == Kind::rest) return true;
+    if (x[i].kind == Kind::literal && y[i].kind == Kind::literal && x[i].text != y[i].text)
+      return false;
+  }
+  const auto& longer = x.size() > y.size() ? x : y;
+  return x.size() == y.size() || (longer.size() == i + 1 && longer[i].kind == Kind::rest);
+}
+
+}  // namespace
+
+ValidationResultPtr ServiceSet::validate(const std::vector<ManifestFile>& files, bool replace) const {
+  // Bounds the overlap search, which compares each added or changed route with every route.
+  constexpr size_t kMaxOverlapChecks = 4'000'000;
+  constexpr size_t kMaxOverlaps = 100;
+
+  auto result = std::make_shared<ValidationResult>();
+  std::set<std::string> submitted;
+  for (const auto& file : files) submitted.insert(file.name);
+  std::vector<ManifestFile> all = files;
+  if (!replace) {
+    for (const auto& [file, record] : records_)
+      if (!submitted.count(file)) all.push_back({file, record.content, record.error});
+  }
+  std::sort(all.begin(), all.end(),
+            [](const ManifestFile& a, const ManifestFile& b) { return a.name < b.name; });
+
+  ServiceSet dry(*this);
+  ConfigLoad load;
+  load.config = state_ ? state_->config : std::make_shared<const config::ConfigSnapshot>();
+  dry.apply(load, all, Trigger::admin, std::chrono::steady_clock::now());
+  result->generation = state_ ? state_->generation : 0;
+
+  for (const auto& [file, record] : dry.records_) {
+    const std::string& error = !record.error.empty() ? record.error : record.conflict;
+    if (submitted.count(file)) {
+      const VersionPtr& version = record.candidate;
+      result->files.push_back({file, version ? version->service.name : std::string(),
+                               version ? version->service.routes.size() : 0, error});
+      if (!error.empty()) result->valid = false;
+    }
+    if (!record.conflict.empty()) result->conflicts.push_back({file, record.conflict});
+  }
+
+  const auto routes_of = [](const std::map<std::string, Record>& records) {
+    RouteMap routes;
+    for (const auto& [file, record] : records) {
+      if (!record.live) continue;
+      for (const auto& route : record.live->service.routes) {
+        for (int m = 0; m < http::kMethodCount; ++m) {
+          const auto method = static_cast<http::Method>(m);
+          if (!route.methods.has(method)) continue;
+          const std::string name(http::to_string(method));
+          routes.emplace(name + " " + route.pattern.text(),
+                         ServedRoute{{name, route.pattern.text(), record.live->service.name, route.kind},
+                                     route.fingerprint, &route.pattern});
+        }
+      }
+    }
+    return routes;
+  };
+  const RouteMap before = routes_of(records_);
+  const RouteMap after = routes_of(dry.records_);
+  std::vector<const ServedRoute*> touched;  // added or changed
+  for (const auto& [key, route] : after) {
+    auto old = before.find(key);
+    if (old == before.end()) {
+      result->added.push_back(route.ref);
+    } else if (old->second.fingerprint != route.fingerprint ||
+               old->second.ref.service != route.ref.service) {
+      result->changed.push_back(route.ref);
+    } else {
+      continue;
+    }
+    touched.push_back(&route);
+  }
+  for (const auto& [key, route] : before)
+    if (!after.count(key)) result->removed.push_back(route.ref);
+
+  size_t checks = 0;
+  for (const ServedRoute* route : touched) {
+    for (const auto& [key, other] : after) {
+      if (++checks > kMaxOverlapChecks || result->overlaps.size() >= kMaxOverlaps) {
+        result->overlaps_truncated = true;
+        return result;
+      }
+      // The same shape on the same method is a conflict, reported as such.
+      if (other.ref.service != route->ref.service && other.ref.method == route->ref.method &&
+          patterns_overlap(*route->pattern, *other.pattern) &&
+          other.pattern->shape() != route->pattern->shape())
+        result->overlaps.push_back({route->ref, other.ref});
+    }
+  }
+  return result;
 }
 
 }  // namespace aitools

@@ -289,6 +289,18 @@ std::string options_error(const std::string& options_path, const std::string& ki
   return options_path + (joins_directly ? "" : ".") + kind_error;
 }
 
+uint64_t route_fingerprint(const std::string& kind, const Value* options) {
+  rapidjson::StringBuffer buffer;
+  buffer.Put('"');
+  for (char c : kind) buffer.Put(c);
+  buffer.Put('"');
+  if (options) {
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    options->Accept(writer);
+  }
+  return std::hash<std::string_view>{}(std::string_view(buffer.GetString(), buffer.GetSize()));
+}
+
 }  // namespace
 
 bool parse_manifest(std::string_view text, std::string_view default_name, Manifest& out,
@@ -406,7 +418,8 @@ bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
         error = options_error(options_path, kind_error);
         return false;
       }
-      service.routes.push_back({route.methods, route.pattern, route.kind, std::move(handler)});
+      service.routes.push_back({route.methods, route.pattern, route.kind, std::move(handler),
+                                route_fingerprint(route.kind, options)});
     }
   }
   out = std::move(service);

@@ -47,6 +47,7 @@ struct CompiledRoute {
   http::PathPattern pattern;
   std::string kind;
   services::RouteHandlerPtr handler;
+  uint64_t fingerprint = 0;  // hash of the kind and its rendered options: what a diff compares
 };
 
 struct CompiledService {

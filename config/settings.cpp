@@ -170,6 +170,7 @@ const std::vector<KeySpec>& key_specs() {
       integer_key("BODY_TIMEOUT_MS", true, &Settings::body_timeout, 500, 3600000),
       integer_key("KEEPALIVE_TIMEOUT_MS", true, &Settings::keepalive_timeout, 500, 3600000),
       integer_key("SHUTDOWN_GRACE_MS", false, &Settings::shutdown_grace, 0, 3600000),
+      integer_key("HISTORY_SIZE", false, &Settings::history_size, 1, 1000),
       make_key("LOG_LEVEL", false, &Settings::log_level, "debug, info, warn or error",
                parse_log_level, [](LogLevel level) { return to_string(level); }),
       make_key("SERVICES_DIR", true, &Settings::services_dir, "any string", parse_any,

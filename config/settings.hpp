@@ -31,6 +31,7 @@ struct Settings {
   std::chrono::milliseconds body_timeout{60000};
   std::chrono::milliseconds keepalive_timeout{75000};
   std::chrono::milliseconds shutdown_grace{10000};
+  size_t history_size = 20;  // applied states kept for /admin/history and rollback
   LogLevel log_level = LogLevel::info;
   std::string services_dir;  // absolute or relative to the env file's directory; "" = <env dir>/services
 

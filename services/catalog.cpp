@@ -36,4 +36,9 @@ void Catalog::add(std::shared_ptr<const ServiceKind> kind) {
   kinds_[std::move(name)] = std::move(kind);
 }
 
+void Catalog::remove(std::string_view name) {
+  auto it = kinds_.find(name);
+  if (it != kinds_.end()) kinds_.erase(it);
+}
+
 }  // namespace aitools::services

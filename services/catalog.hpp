@@ -20,6 +20,7 @@ class Catalog {
   const ServiceKind* find(std::string_view name) const;
   std::vector<std::string> names() const;  // sorted
   void add(std::shared_ptr<const ServiceKind> kind);
+  void remove(std::string_view name);
 
  private:
   std::map<std::string, std::shared_ptr<const ServiceKind>, std::less<>> kinds_;

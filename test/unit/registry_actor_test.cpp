@@ -201,6 +201,7 @@ struct RegistryFixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   aitools::config_actor config;
+  aitools::service_caller_actor caller;
   aitools::registry_actor registry;
   std::vector<caf::actor> spawned;  // every actor a test started, stopped at the end
 
@@ -211,8 +212,9 @@ struct RegistryFixture {
     auto initial = config::load_config(env_path(), {}, no_environment);
     BOOST_REQUIRE_MESSAGE(initial.ok(), "invalid test env file");
     config = track(aitools::spawn_config_actor(sys, initial.snapshot));
+    caller = track(aitools::spawn_service_caller(sys));
     registry = track(aitools::spawn_registry(sys, config, services_dir(),
-                                             aitools::services::Catalog::builtin()));
+                                             aitools::services::Catalog::builtin(), caller));
   }
 
   ~RegistryFixture() {
@@ -241,6 +243,23 @@ struct RegistryFixture {
         self->request(registry, kTimeout, aitools::reload_atom::value, trigger));
     BOOST_REQUIRE(report);
     return report;
+  }
+
+  // Asks the registry and waits for the answer; a refusal ends the test.
+  template <class T, class... Ts>
+  T ask(Ts... xs) {
+    caf::scoped_actor self{sys};
+    return await_reply<T>(self->request(registry, kTimeout, xs...));
+  }
+
+  // Asks the registry, expecting a refusal: its message.
+  template <class T, class... Ts>
+  std::string refusal(Ts... xs) {
+    caf::scoped_actor self{sys};
+    std::string message = "<no refusal>";
+    self->request(registry, kTimeout, xs...)
+        .receive([](const T&) {}, [&](caf::error& err) { message = sys.render(err); });
+    return message;
   }
 
   ServedStatePtr state() {
@@ -468,6 +487,191 @@ BOOST_AUTO_TEST_CASE(restart_only_change_is_reported_without_new_generation) {
   BOOST_TEST(!report->changed);
   const auto current = state();
   BOOST_TEST(current->config->settings.service_port == 18668);  // the running value
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- history, rollback, wait, validate, kinds registered by message -----------------------
+
+namespace {
+
+// An embedder's kind: answers "<tag> <path>" from its own actor.
+aitools::service_actor::behavior_type tagging_service(std::string tag) {
+  return {[tag](const http::RequestValuePtr& request) {
+    return http::Response{200, "text/plain", {}, tag + " " + std::string(request->path()), {}};
+  }};
+}
+
+std::string tagged(const std::string& kind) {
+  return R"({"routes": [{"method": "GET", "path": "/tag/{x}", "kind": ")" + kind + R"("}]})";
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(registry_control, RegistryFixture)
+
+BOOST_AUTO_TEST_CASE(history_keeps_applied_states_and_rollback_reapplies_one) {
+  reload(Trigger::startup);
+  write_manifest("greeter.json", greeter("hi {name}"));
+  BOOST_TEST(reload()->generation == 2u);
+  BOOST_TEST(serve(*state(), "/hello/ann") == "hi ann");
+
+  const auto report = ask<ReloadReportPtr>(aitools::rollback_atom::value, uint64_t{1});
+  BOOST_TEST(report->generation == 3u);
+  BOOST_TEST(aitools::to_string(report->trigger) == std::string("rollback"));
+  const auto rolled = state();
+  BOOST_TEST(serve(*rolled, "/hello/ann") == "hello ann");
+  BOOST_REQUIRE(rolled->rollback);
+  BOOST_TEST(rolled->rollback->to == 1u);
+  BOOST_TEST(rolled->rollback->disk_differs);
+
+  const auto view = ask<aitools::HistoryViewPtr>(aitools::history_atom::value);
+  BOOST_REQUIRE(view->entries.size() == 3u);
+  BOOST_TEST(view->entries[0]->generation == 3u);  // newest first
+  BOOST_TEST(view->entries[0]->rollback_of.value_or(0) == 1u);
+  BOOST_TEST(view->entries[1]->updated == Names({"greeter"}), boost::test_tools::per_element());
+  BOOST_TEST(aitools::to_string(view->entries[2]->trigger) == std::string("startup"));
+
+  // A rescan leaves the rollback in force; an explicit reload applies the disk again.
+  caf::anon_send(registry, aitools::rescan_atom::value);
+  BOOST_TEST(ask<ServedStatePtr>(aitools::wait_atom::value, uint64_t{3}, uint32_t{1000})->rollback.has_value());
+  BOOST_TEST(reload()->generation == 4u);
+  BOOST_TEST(!state()->rollback.has_value());
+  BOOST_TEST(serve(*state(), "/hello/ann") == "hi ann");
+}
+
+BOOST_AUTO_TEST_CASE(rollback_to_the_current_files_reports_that_disk_does_not_differ) {
+  reload(Trigger::startup);
+  write_manifest("greeter.json", greeter("hi {name}"));
+  reload();
+  write_manifest("greeter.json", greeter("${GREETING} {name}"));  // generation 1's text again
+  BOOST_TEST(reload()->generation == 3u);
+  ask<ReloadReportPtr>(aitools::rollback_atom::value, uint64_t{1});
+  BOOST_REQUIRE(state()->rollback);
+  BOOST_TEST(!state()->rollback->disk_differs);
+}
+
+BOOST_AUTO_TEST_CASE(rollback_without_target_goes_one_back_and_unknown_ones_are_refused) {
+  BOOST_TEST(refusal<ReloadReportPtr>(aitools::rollback_atom::value, uint64_t{0})
+                 .find("no earlier state") != std::string::npos);
+  reload(Trigger::startup);
+  write_manifest("greeter.json", greeter("hi {name}"));
+  reload();
+  BOOST_TEST(refusal<ReloadReportPtr>(aitools::rollback_atom::value, uint64_t{9})
+                 .find("generation 9 is not in the history (it keeps generations 1-2)") !=
+             std::string::npos);
+  BOOST_TEST(ask<ReloadReportPtr>(aitools::rollback_atom::value, uint64_t{0})->generation == 3u);
+  BOOST_TEST(serve(*state(), "/hello/ann") == "hello ann");
+}
+
+BOOST_AUTO_TEST_CASE(history_size_bounds_the_entries_kept) {
+  write_env(env() + "HISTORY_SIZE=2\n");
+  reload(Trigger::startup);
+  for (const char* body : {"a {name}", "b {name}", "c {name}"}) {
+    write_manifest("greeter.json", greeter(body));
+    reload();
+  }
+  const auto view = ask<aitools::HistoryViewPtr>(aitools::history_atom::value);
+  BOOST_TEST(view->capacity == 2u);
+  BOOST_REQUIRE(view->entries.size() == 2u);
+  BOOST_TEST(view->entries[1]->generation == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(wait_answers_once_the_generation_is_served_or_times_out) {
+  reload(Trigger::startup);
+  caf::scoped_actor self{sys};
+  auto waiting = self->request(registry, kTimeout, aitools::wait_atom::value, uint64_t{2},
+                               uint32_t{10000});
+  write_manifest("greeter.json", greeter("hi {name}"));
+  caf::anon_send(registry, aitools::reload_atom::value, Trigger::admin);
+  const auto served = await_reply<ServedStatePtr>(std::move(waiting));
+  BOOST_TEST(served->generation == 2u);
+
+  BOOST_TEST(refusal<ServedStatePtr>(aitools::wait_atom::value, uint64_t{7}, uint32_t{20}) ==
+             sys.render(caf::make_error(caf::sec::request_timeout)));
+}
+
+BOOST_AUTO_TEST_CASE(validate_diffs_without_applying) {
+  reload(Trigger::startup);
+  auto request = std::make_shared<aitools::ValidationRequest>();
+  request->files.push_back({"greeter.json", greeter("changed {name}"), {}});
+  request->files.push_back({"extra.json",
+                            R"({"routes": [{"method": "GET", "path": "/hello/world", "kind": "static"},
+                                           {"method": "GET", "path": "/x", "kind": "echo"}]})",
+                            {}});
+  request->files.push_back({"broken.json", "{", {}});
+  const auto result = ask<aitools::ValidationResultPtr>(aitools::validate_atom::value,
+                                                        aitools::ValidationRequestPtr(request));
+  BOOST_TEST(!result->valid);
+  BOOST_TEST(result->generation == 1u);
+  BOOST_REQUIRE(result->files.size() == 3u);
+  BOOST_TEST(result->files[0].file == "broken.json");
+  BOOST_TEST(result->files[0].error.find("line 1") != std::string::npos);
+  BOOST_TEST(result->files[1].service == "extra");
+  BOOST_TEST(result->files[1].routes == 2u);
+  BOOST_TEST(result->files[1].error.empty());
+  BOOST_REQUIRE(result->added.size() == 2u);
+  BOOST_TEST(result->added[0].path == "/hello/world");
+  BOOST_REQUIRE(result->changed.size() == 1u);
+  BOOST_TEST(result->changed[0].path == "/hello/{name}");
+  BOOST_TEST(result->removed.empty());
+  BOOST_REQUIRE(result->overlaps.size() == 2u);  // each route of the pair names the other
+  BOOST_TEST(result->overlaps[0].route.path == "/hello/world");
+  BOOST_TEST(result->overlaps[0].with.path == "/hello/{name}");
+
+  // Replacing the whole directory with one file removes greeter's route; nothing applied.
+  request = std::make_shared<aitools::ValidationRequest>();
+  request->files.push_back({"other.json", R"({"routes": [{"method": "POST", "path": "/o", "kind": "echo"}]})", {}});
+  request->replace = true;
+  const auto replaced = ask<aitools::ValidationResultPtr>(aitools::validate_atom::value,
+                                                          aitools::ValidationRequestPtr(request));
+  BOOST_TEST(replaced->valid);
+  BOOST_REQUIRE(replaced->removed.size() == 1u);
+  BOOST_TEST(replaced->removed[0].service == "greeter");
+  BOOST_TEST(state()->generation == 1u);
+  BOOST_TEST(serve(*state(), "/hello/ann") == "hello ann");
+}
+
+BOOST_AUTO_TEST_CASE(a_kind_registered_by_message_serves_until_unregistered_or_gone) {
+  write_manifest("tagged.json", tagged("tagger"));
+  reload(Trigger::startup);
+  BOOST_TEST(state_of(*state(), "tagged.json") == "quarantined");  // unknown kind so far
+
+  auto first = track(sys.spawn(tagging_service, std::string("first")));
+  auto report = ask<ReloadReportPtr>(aitools::kind_atom::value, std::string("tagger"), first);
+  BOOST_TEST(report->added == Names({"tagged"}), boost::test_tools::per_element());
+  BOOST_TEST(serve(*state(), "/tag/a") == "first /tag/a");
+
+  // Replacing the actor rebinds the routes, though the manifest did not change.
+  auto second = track(sys.spawn(tagging_service, std::string("second")));
+  report = ask<ReloadReportPtr>(aitools::kind_atom::value, std::string("tagger"), second);
+  BOOST_TEST(report->updated == Names({"tagged"}), boost::test_tools::per_element());
+  BOOST_TEST(serve(*state(), "/tag/a") == "second /tag/a");
+
+  // Unregistering quarantines the file and nothing of it serves, not even its last version.
+  report = ask<ReloadReportPtr>(aitools::unkind_atom::value, std::string("tagger"));
+  BOOST_TEST(report->removed == Names({"tagged"}), boost::test_tools::per_element());
+  BOOST_TEST(state_of(*state(), "tagged.json") == "quarantined");
+  BOOST_TEST(serve(*state(), "/tag/a") == "<no route>");
+  BOOST_TEST(serve(*state(), "/hello/ann") == "hello ann");
+
+  // Registered again, then its actor ends: the kind goes with it.
+  ask<ReloadReportPtr>(aitools::kind_atom::value, std::string("tagger"), second);
+  BOOST_TEST(serve(*state(), "/tag/a") == "second /tag/a");
+  const uint64_t generation = state()->generation;
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  ask<ServedStatePtr>(aitools::wait_atom::value, generation + 1, uint32_t{5000});
+  BOOST_TEST(state_of(*state(), "tagged.json") == "quarantined");
+}
+
+BOOST_AUTO_TEST_CASE(built_in_kinds_cannot_be_replaced_or_removed) {
+  reload(Trigger::startup);
+  auto actor = track(sys.spawn(tagging_service, std::string("x")));
+  BOOST_TEST(refusal<ReloadReportPtr>(aitools::kind_atom::value, std::string("static"), actor)
+                 .find("built in") != std::string::npos);
+  BOOST_TEST(refusal<ReloadReportPtr>(aitools::unkind_atom::value, std::string("echo"))
+                 .find("not registered") != std::string::npos);
+  BOOST_TEST(serve(*state(), "/hello/ann") == "hello ann");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE(known_keys_in_documentation_order) {
       "SERVICE_HOST",      "SERVICE_PORT",      "HTTP_THREADS",      "ADMIN_HOST",
       "ADMIN_PORT",        "ADMIN_TOKEN",       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS",
       "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS",
-      "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "LOG_LEVEL", "SERVICES_DIR"};
+      "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR"};
   BOOST_TEST(known_keys() == expected, boost::test_tools::per_element());
 }
 
@@ -229,6 +229,8 @@ BOOST_AUTO_TEST_CASE(out_of_range_integers_are_refused) {
   check_invalid("MAX_REQUEST_BYTES", "0", "an integer 1-1073741824");
   check_invalid("MAX_REQUEST_BYTES", "1073741825", "an integer 1-1073741824");
   check_invalid("SHUTDOWN_GRACE_MS", "3600001", "an integer 0-3600000");
+  check_invalid("HISTORY_SIZE", "0", "an integer 1-1000");
+  check_invalid("HISTORY_SIZE", "1001", "an integer 1-1000");
   for (const char* key : {"HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS"}) {
     check_invalid(key, "499", "an integer 500-3600000");  // below Pistache's 500 ms check period
     check_invalid(key, "3600001", "an integer 500-3600000");
@@ -487,6 +489,7 @@ const std::pair<const char*, std::function<void(Settings&)>> kFieldChanges[] = {
     {"BODY_TIMEOUT_MS", [](Settings& s) { s.body_timeout = 500ms; }},
     {"KEEPALIVE_TIMEOUT_MS", [](Settings& s) { s.keepalive_timeout = 500ms; }},
     {"SHUTDOWN_GRACE_MS", [](Settings& s) { s.shutdown_grace = 0ms; }},
+    {"HISTORY_SIZE", [](Settings& s) { s.history_size = 1; }},
     {"LOG_LEVEL", [](Settings& s) { s.log_level = LogLevel::error; }},
     {"SERVICES_DIR", [](Settings& s) { s.services_dir = "/srv"; }},
 };
