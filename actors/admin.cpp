@@ -32,7 +32,8 @@ http::Response json(int status, std::string body) {
 }
 
 void reply(admin_pointer self, const http::AdminCallPtr& call, const http::Response& response) {
-  nudge_until_written(self, http::send(call->writer, response, {call->method == "HEAD", false, true, {}}));
+  if (!call->writer) return call->answer(response);
+  nudge_until_written(self, http::send(*call->writer, response, {call->method == "HEAD", false, true, {}}));
 }
 
 // Compares without an early exit, so response timing does not reveal the token's prefix.
@@ -185,6 +186,20 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
             });
 }
 
+void dispatch(admin_pointer self, const http::AdminCallPtr& call) {
+  // Probes carry no credentials and must not depend on another actor being responsive.
+  if (call->path == "/healthz") return reply(self, call, json(200, R"({"status":"ok"})"));
+  if (call->path == "/readyz") {
+    return reply(self, call, self->state.ready ? json(200, R"({"status":"ready"})")
+                                               : json(503, R"({"status":"not ready"})"));
+  }
+  self->request(self->state.front, caf::infinite, caf::get_atom::value)
+      .then([=](const ServedStatePtr& state) { handle_admin(self, call, state); },
+            [=](caf::error& err) {
+              reply(self, call, http::detail_response(503, self->system().render(err)));
+            });
+}
+
 admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor registry,
                                           http_front_actor front) {
   self->state.registry = std::move(registry);
@@ -200,18 +215,13 @@ admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor reg
       [=](nudge_atom, const http::PendingWritePtr& write, uint32_t after_ms) {
         on_nudge(self, write, after_ms);
       },
-      [=](const http::AdminCallPtr& call) {
-        // Probes carry no credentials and must not depend on another actor being responsive.
-        if (call->path == "/healthz") return reply(self, call, json(200, R"({"status":"ok"})"));
-        if (call->path == "/readyz") {
-          return reply(self, call, self->state.ready ? json(200, R"({"status":"ready"})")
-                                               : json(503, R"({"status":"not ready"})"));
-        }
-        self->request(self->state.front, caf::infinite, caf::get_atom::value)
-            .then([=](const ServedStatePtr& state) { handle_admin(self, call, state); },
-                  [=](caf::error& err) {
-                    reply(self, call, http::detail_response(503, self->system().render(err)));
-                  });
+      [=](const http::AdminCallPtr& call) { dispatch(self, call); },
+      [=](answer_atom, const http::AdminCallPtr& call) {
+        auto promise = self->make_response_promise<http::Response>();
+        call->writer.reset();
+        call->answer = [promise](const http::Response& response) mutable { promise.deliver(response); };
+        dispatch(self, call);
+        return promise;
       },
   };
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The admin actor owns the admin listener (ADMIN_HOST:ADMIN_PORT) and answers its API:
-// probes (/healthz, /readyz), /admin/status, /admin/reload, /admin/routes, /admin/config.
+// probes (/healthz, /readyz) and /admin/* (docs/admin-api.md), for HTTP clients and, by reply,
+// for the remote admin actor.
 // Reloads go to the registry like every other trigger; status, routes and config come from
 // the HTTP front's current snapshot, so what status reports is exactly what is served.
 #include <caf/fwd.hpp>
@@ -19,6 +20,8 @@ using admin_actor = caf::typed_actor<
     caf::reacts_to<ready_atom, bool>,
     // One admin request from the listener.
     caf::reacts_to<http::AdminCallPtr>,
+    // One admin request answered by reply instead of over HTTP (the remote admin's).
+    caf::replies_to<answer_atom, http::AdminCallPtr>::with<http::Response>,
     // Internal: re-waking Pistache until an answer is written.
     nudge_handler>;
 

@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include <caf/io/middleman.hpp>
+
 #include "actors/echo_service.hpp"
 #include "services/actor_kind.hpp"
 #include "util/log.hpp"
@@ -95,15 +97,30 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   log::info("startup", {{"step", "watcher"},
                         {"hot_reload", settings.hot_reload_enable ? "true" : "false"}});
 
+  if (settings.admin_port == 0 && settings.caf_admin_port == 0) return server;
+  h.admin = spawn_admin(system, h.registry, h.front);
+  caf::anon_send(h.admin, ready_atom::value, true);
   if (settings.admin_port != 0) {
-    h.admin = spawn_admin(system, h.registry, h.front);
     ask(system, h.admin, listened, error, start_atom::value,
         listener_options(settings.admin_host, settings.admin_port, 1, kMaxAdminRequestBytes));
     if (!listened.error.empty()) return fail(listened.error);
     server->admin_port_ = listened.port;
-    caf::anon_send(h.admin, ready_atom::value, true);
     log::info("startup", {{"step", "admin"}, {"host", settings.admin_host},
                           {"port", std::to_string(listened.port)}});
+  }
+  if (settings.caf_admin_port != 0) {
+    if (!system.has_middleman())
+      return fail("CAF_ADMIN_PORT is set but the actor system has no middleman: load it with "
+                  "cfg.load<caf::io::middleman>() and call add_remote_admin_types(cfg)");
+    h.remote_admin = spawn_remote_admin(system, h.admin);
+    auto published = system.middleman().publish(h.remote_admin, settings.caf_admin_port,
+                                                settings.caf_admin_host.c_str(), true);
+    if (!published)
+      return fail("cannot publish the CAF admin actor on " + settings.caf_admin_host + ":" +
+                  std::to_string(settings.caf_admin_port) + ": " + system.render(published.error()));
+    server->caf_admin_port_ = *published;
+    log::info("startup", {{"step", "caf_admin"}, {"host", settings.caf_admin_host},
+                          {"port", std::to_string(*published)}});
   }
   return server;
 }
@@ -135,6 +152,8 @@ void Server::stop() {
     ask(system_, h.front, cut_off, error, drain_atom::value);
     log::info("drained", {{"cut_off", std::to_string(cut_off)}});
   }
+  if (h.remote_admin) system_.middleman().unpublish(h.remote_admin, caf_admin_port_);
+  stop_actor(system_, h.remote_admin);
   stop_actor(system_, h.admin);
   stop_actor(system_, h.watcher);
   stop_actor(system_, h.front);

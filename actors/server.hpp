@@ -16,6 +16,7 @@
 #include "actors/config_actor.hpp"
 #include "actors/http_front.hpp"
 #include "actors/registry.hpp"
+#include "actors/remote_admin.hpp"
 #include "actors/service_caller.hpp"
 #include "actors/watcher.hpp"
 
@@ -28,7 +29,8 @@ struct ServerHandles {
   registry_actor registry;
   http_front_actor front;
   watcher_actor watcher;
-  admin_actor admin;  // invalid when ADMIN_PORT=0
+  admin_actor admin;  // invalid when ADMIN_PORT=0 and CAF_ADMIN_PORT=0
+  remote_admin_actor remote_admin;  // invalid when CAF_ADMIN_PORT=0
 };
 
 class Server {
@@ -55,6 +57,7 @@ class Server {
   const ServerHandles& handles() const { return handles_; }
   uint16_t port() const { return port_; }
   uint16_t admin_port() const { return admin_port_; }  // 0 when disabled
+  uint16_t caf_admin_port() const { return caf_admin_port_; }  // 0 when not published
 
  private:
   explicit Server(caf::actor_system& system) : system_(system) {}
@@ -63,6 +66,7 @@ class Server {
   ServerHandles handles_;
   uint16_t port_ = 0;
   uint16_t admin_port_ = 0;
+  uint16_t caf_admin_port_ = 0;
   bool stopped_ = false;
 };
 

@@ -11,7 +11,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 
+#include "actors/remote_admin.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/server.hpp"
 #include "actors/service_set.hpp"
@@ -168,6 +170,9 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config caf_config;
   configure_scheduler(caf_config);
+  add_remote_admin_types(caf_config);
+  // The middleman (its own I/O thread) only when the admin actor is published.
+  if (loaded.snapshot->settings.caf_admin_port != 0) caf_config.load<caf::io::middleman>();
   caf::actor_system system{caf_config};
   auto server = Server::start(system, loaded.snapshot, error);
   if (!server) {
@@ -176,6 +181,7 @@ int main(int argc, char** argv) {
   }
   log::info("ready", {{"port", std::to_string(server->port())},
                       {"admin_port", std::to_string(server->admin_port())},
+                      {"caf_admin_port", std::to_string(server->caf_admin_port())},
                       {"fd_limit", std::to_string(fd_limit)}});
   for (;;) {
     int signal = 0;

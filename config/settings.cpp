@@ -159,6 +159,8 @@ const std::vector<KeySpec>& key_specs() {
       host_key("ADMIN_HOST", &Settings::admin_host),
       integer_key("ADMIN_PORT", true, &Settings::admin_port, 0, 65535),
       make_key("ADMIN_TOKEN", false, &Settings::admin_token, "any string", parse_any, render_as_is),
+      host_key("CAF_ADMIN_HOST", &Settings::caf_admin_host),
+      integer_key("CAF_ADMIN_PORT", true, &Settings::caf_admin_port, 0, 65535),
       make_key("HOT_RELOAD_ENABLE", false, &Settings::hot_reload_enable,
                "true, false, 1, 0, yes or no", parse_bool,
                [](bool value) { return value ? "true" : "false"; }),

@@ -22,6 +22,8 @@ struct Settings {
   std::string admin_host = "127.0.0.1";
   uint16_t admin_port = 18669;  // 0 disables the admin listener
   std::string admin_token;
+  std::string caf_admin_host = "127.0.0.1";
+  uint16_t caf_admin_port = 0;  // the admin actor published over CAF; 0: not published
   bool hot_reload_enable = true;
   std::chrono::milliseconds reload_debounce{50};
   std::chrono::seconds rescan_interval{30};  // 0 disables the periodic rescan

@@ -14,7 +14,7 @@ void AdminHandler::onRequest(const Pistache::Http::Request& request,
   auto call = std::make_shared<AdminCall>(AdminCall{
       std::string(view.method()), request.resource(),
       std::map<std::string, std::string>(query.begin(), query.end()),
-      view.header("Authorization").value_or(""), request.body(), std::move(writer)});
+      view.header("Authorization").value_or(""), request.body(), std::move(writer), {}});
   caf::anon_send(admin_, std::move(call));
 }
 

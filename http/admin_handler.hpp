@@ -1,23 +1,30 @@
 #pragma once
 // The admin listener's request handler: copies each request into an immutable call and
 // hands it, with its response writer, to the admin actor, which answers it.
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <pistache/http.h>
 
+#include "http/request.hpp"
+
 namespace aitools::http {
 
+// One admin request, from the admin listener or from CAF (actors/remote_admin.hpp).
 struct AdminCall {
   std::string method;
   std::string path;
   std::map<std::string, std::string> query;
   std::string authorization;  // the Authorization header, "" if absent
   std::string body;
-  Pistache::Http::ResponseWriter writer;  // answered exactly once by the admin actor
+  // Answered exactly once by the admin actor: over HTTP, or (no writer) to `answer`.
+  std::optional<Pistache::Http::ResponseWriter> writer;
+  std::function<void(const Response&)> answer;
 };
 using AdminCallPtr = std::shared_ptr<AdminCall>;
 

@@ -96,16 +96,17 @@ BOOST_AUTO_TEST_SUITE(settings)
 BOOST_AUTO_TEST_CASE(known_keys_in_documentation_order) {
   const std::vector<std::string> expected = {
       "SERVICE_HOST",      "SERVICE_PORT",      "HTTP_THREADS",      "ADMIN_HOST",
-      "ADMIN_PORT",        "ADMIN_TOKEN",       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS",
-      "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS",
-      "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR"};
+      "ADMIN_PORT",        "ADMIN_TOKEN",       "CAF_ADMIN_HOST",    "CAF_ADMIN_PORT",
+      "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS", "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES",
+      "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR"};
   BOOST_TEST(known_keys() == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(restart_keys_are_listeners_threads_timeouts_and_services_dir) {
   const std::vector<std::string> expected = {
       "SERVICE_HOST",      "SERVICE_PORT",    "HTTP_THREADS",         "ADMIN_HOST", "ADMIN_PORT",
-      "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS", "SERVICES_DIR"};
+      "CAF_ADMIN_HOST",    "CAF_ADMIN_PORT",  "HEADER_TIMEOUT_MS",    "BODY_TIMEOUT_MS",
+      "KEEPALIVE_TIMEOUT_MS", "SERVICES_DIR"};
   BOOST_TEST(restart_keys() == expected, boost::test_tools::per_element());
 }
 
@@ -481,6 +482,8 @@ const std::pair<const char*, std::function<void(Settings&)>> kFieldChanges[] = {
     {"ADMIN_HOST", [](Settings& s) { s.admin_host = "0.0.0.0"; }},
     {"ADMIN_PORT", [](Settings& s) { s.admin_port = 0; }},
     {"ADMIN_TOKEN", [](Settings& s) { s.admin_token = "t"; }},
+    {"CAF_ADMIN_HOST", [](Settings& s) { s.caf_admin_host = "0.0.0.0"; }},
+    {"CAF_ADMIN_PORT", [](Settings& s) { s.caf_admin_port = 1; }},
     {"HOT_RELOAD_ENABLE", [](Settings& s) { s.hot_reload_enable = false; }},
     {"RELOAD_DEBOUNCE_MS", [](Settings& s) { s.reload_debounce = 1ms; }},
     {"RESCAN_INTERVAL_S", [](Settings& s) { s.rescan_interval = 0s; }},
