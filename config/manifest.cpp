@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <initializer_list>
+#include <unordered_set>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -84,14 +85,8 @@ bool check_fields(const Value& object, const std::string& path,
       error = at(path, "unknown field \"" + name + "\"; expected one of " + join(allowed));
       return false;
     }
-    for (auto earlier = object.MemberBegin(); earlier != member; ++earlier) {
-      if (as_view(earlier->name) == name) {
-        error = at(path, "field \"" + name + "\" appears more than once");
-        return false;
-      }
-    }
   }
-  return true;
+  return true;  // repeated fields were refused after parsing (find_repeated_key)
 }
 
 std::string syntax_error(std::string_view text, const rapidjson::Document& document) {
@@ -125,6 +120,48 @@ bool nests_deeper_than(const Value& value, int limit) {
   }
   for (const auto& member : value.GetObject())
     if (nests_deeper_than(member.value, limit - 1)) return true;
+  return false;
+}
+
+// Finds an object that repeats a key: `key`, and in `where` the object's path. RapidJSON keeps
+// every copy and lookups take the first, while other JSON tools take the last: a repeated key
+// is refused rather than read one way silently. Call after nests_deeper_than (bounded depth).
+// The path is built only on the way out of a find, so the common case allocates nothing.
+bool find_repeated_key(const Value& value, std::string& where, std::string& key) {
+  const auto prepend = [&where](std::string segment) {
+    if (!where.empty() && where.front() != '[') segment += '.';
+    where = segment + where;
+  };
+  if (value.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      if (!find_repeated_key(value[i], where, key)) continue;
+      prepend("[" + std::to_string(i) + "]");
+      return true;
+    }
+    return false;
+  }
+  if (!value.IsObject()) return false;
+  // Small objects (nearly all) compare pairwise; large ones use a set, so no input is quadratic.
+  constexpr rapidjson::SizeType kPairwise = 16;
+  std::unordered_set<std::string_view> seen;
+  for (auto member = value.MemberBegin(); member != value.MemberEnd(); ++member) {
+    const std::string_view name = as_view(member->name);
+    bool repeated = false;
+    if (value.MemberCount() <= kPairwise) {
+      for (auto earlier = value.MemberBegin(); earlier != member && !repeated; ++earlier)
+        repeated = as_view(earlier->name) == name;
+    } else {
+      repeated = !seen.insert(name).second;
+    }
+    if (repeated) {
+      where.clear();
+      key = name;
+      return true;
+    }
+    if (!find_repeated_key(member->value, where, key)) continue;
+    prepend(std::string(name));
+    return true;
+  }
   return false;
 }
 
@@ -319,6 +356,11 @@ bool parse_manifest(std::string_view text, std::string_view default_name, Manife
   if (nests_deeper_than(*document, kMaxNesting)) {
     error = "the document nests arrays/objects deeper than " + std::to_string(kMaxNesting) +
             " levels; expected a flatter manifest";
+    return false;
+  }
+  std::string repeated_at, repeated_key;
+  if (find_repeated_key(*document, repeated_at, repeated_key)) {
+    error = at(repeated_at, "field \"" + repeated_key + "\" appears more than once");
     return false;
   }
   const Value& root = *document;

@@ -116,6 +116,22 @@ BOOST_AUTO_TEST_CASE(deep_nesting_is_rejected_without_exhausting_the_stack) {
                   body_60 + "}"));
 }
 
+BOOST_AUTO_TEST_CASE(repeated_keys_are_rejected_with_their_path) {
+  BOOST_TEST(parse_error(R"({"routes": [], "routes": []})") ==
+             "field \"routes\" appears more than once");
+  BOOST_TEST(parse_error(R"({"routes": [{"method": "GET", "path": "/a", "kind": "static",
+                 "options": {"body": "a", "status": 200, "body": "b"}}]})") ==
+             "routes[0].options: field \"body\" appears more than once");
+  BOOST_TEST(parse_error(R"({"routes": [{"method": "GET", "path": "/a", "kind": "static",
+                 "options": {"body": [{"x": 1}, {"y": 1, "y": 2}]}}]})") ==
+             "routes[0].options.body[1]: field \"y\" appears more than once");
+  // A large object is checked with a set, not pairwise.
+  std::string wide = R"({"routes": [], "name": "w", "enabled": true, "prefix": "", "x": {)";
+  for (int i = 0; i < 20000; ++i) wide += "\"k" + std::to_string(i) + "\": 0,";
+  wide += R"("k7": 1}})";
+  BOOST_TEST(parse_error(wide) == "x: field \"k7\" appears more than once");
+}
+
 BOOST_AUTO_TEST_CASE(empty_file_is_rejected) {
   BOOST_TEST(parse_error("") ==
              "the file is empty; expected a JSON object with a \"routes\" array");
