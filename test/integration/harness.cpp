@@ -101,14 +101,17 @@ struct ExecImage {
   std::vector<char*> argv;
   std::vector<char*> envp;
 
-  ExecImage(const Args& args, const Env& extra) {
-    strings.push_back(AITOOLS_SERVER_BINARY);
+  // The test's environment without the server's config keys and `scrubbed`, plus `extra`.
+  ExecImage(const char* program, const Args& args, const Env& extra,
+            const std::set<std::string>& scrubbed) {
+    strings.push_back(program);
     strings.insert(strings.end(), args.begin(), args.end());
     const size_t argc = strings.size();
     for (char** e = environ; *e; ++e) {
       const std::string entry = *e;
       const std::string key = entry.substr(0, entry.find('='));
-      if (!config_keys().count(key) && !extra.count(key)) strings.push_back(entry);
+      if (!config_keys().count(key) && !scrubbed.count(key) && !extra.count(key))
+        strings.push_back(entry);
     }
     for (const auto& [key, value] : extra) strings.push_back(key + "=" + value);
     for (size_t i = 0; i < strings.size(); ++i) {
@@ -119,9 +122,10 @@ struct ExecImage {
   }
 };
 
-// Starts the server binary with stdout -> out_fd and stderr -> err_fd, stdin from /dev/null.
-pid_t spawn(const Args& args, const Env& environment, int out_fd, int err_fd) {
-  ExecImage image(args, environment);
+// Starts `program` with stdout -> out_fd and stderr -> err_fd, stdin from /dev/null.
+pid_t spawn(const char* program, const Args& args, const Env& environment, int out_fd, int err_fd,
+            const std::set<std::string>& scrubbed = {}) {
+  ExecImage image(program, args, environment, scrubbed);
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const pid_t pid = ::fork();
   if (pid < 0) fail_errno("fork");
@@ -353,7 +357,7 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start() {
   if (pid_ > 0) fail("ServerProcess::start called twice");
   const int log_fd = open_output(log_path());
-  pid_ = spawn(args_, environment_, log_fd, log_fd);
+  pid_ = spawn(AITOOLS_SERVER_BINARY, args_, environment_, log_fd, log_fd);
   ::close(log_fd);
   const auto deadline = Clock::now() + 10s;
   for (;;) {
@@ -406,11 +410,14 @@ std::string ServerProcess::log() const { return read_file(log_path()); }
 
 std::string ServerProcess::log_path() const { return dir_ + "/server.log"; }
 
-RunResult run_binary(const Args& args, std::chrono::milliseconds timeout, const Env& environment) {
+namespace {
+
+RunResult run_program(const char* program, const Args& args, std::chrono::milliseconds timeout,
+                      const Env& environment, const std::set<std::string>& scrubbed) {
   TempDir outputs;
   const int out_fd = open_output(outputs.file("stdout"));
   const int err_fd = open_output(outputs.file("stderr"));
-  const pid_t pid = spawn(args, environment, out_fd, err_fd);
+  const pid_t pid = spawn(program, args, environment, out_fd, err_fd, scrubbed);
   ::close(out_fd);
   ::close(err_fd);
   RunResult result;
@@ -423,6 +430,17 @@ RunResult run_binary(const Args& args, std::chrono::milliseconds timeout, const 
   result.out = outputs.read("stdout");
   result.err = outputs.read("stderr");
   return result;
+}
+
+}  // namespace
+
+RunResult run_binary(const Args& args, std::chrono::milliseconds timeout, const Env& environment) {
+  return run_program(AITOOLS_SERVER_BINARY, args, timeout, environment, {});
+}
+
+RunResult run_ctl(const Args& args, std::chrono::milliseconds timeout, const Env& environment) {
+  return run_program(AITOOLS_CTL_BINARY, args, timeout, environment,
+                     {"AITOOLS_ADMIN", "AITOOLS_ADMIN_TOKEN"});
 }
 
 // ---- HTTP ----

@@ -267,4 +267,10 @@ uint64_t status_generation(const ServerProcess& server);
 bool wait_for_generation(const ServerProcess& server, uint64_t generation,
                          std::chrono::milliseconds timeout = 5s);
 
+// ---- aitools-ctl ----
+
+// Runs AITOOLS_CTL_BINARY with `args` to completion (killed after `timeout`), with the
+// environment of run_binary minus AITOOLS_ADMIN and AITOOLS_ADMIN_TOKEN, plus `environment`.
+RunResult run_ctl(const Args& args, std::chrono::milliseconds timeout = 20s, const Env& environment = {});
+
 }  // namespace it
