@@ -15,6 +15,7 @@ using std::chrono::steady_clock;
 struct AdminState {
   registry_actor registry;
   http_front_actor front;
+  std::shared_ptr<const http::Metrics> metrics;
   http::EndpointPtr endpoint;
   bool ready = false;
   steady_clock::time_point started = steady_clock::now();
@@ -58,7 +59,8 @@ constexpr Endpoint kEndpoints[] = {{"/admin/status", "GET"},
                                    {"/admin/config", "GET"},
                                    {"/admin/history", "GET"},
                                    {"/admin/rollback", "POST"},
-                                   {"/admin/validate", "POST"}};
+                                   {"/admin/validate", "POST"},
+                                   {"/metrics", "GET"}};
 
 // Longest wait_for an operator may ask for.
 constexpr uint64_t kMaxWaitMs = 600000;
@@ -178,6 +180,12 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
   }
   if (path == "/admin/routes") return reply(self, call, json(200, http::routes_json(*state.routes)));
   if (path == "/admin/config") return reply(self, call, json(200, http::config_json(state)));
+  if (path == "/metrics") {
+    http::Response response;
+    response.content_type = http::Metrics::kContentType;
+    response.body = self->state.metrics->render(state);
+    return reply(self, call, response);
+  }
   // POST /admin/reload: answered once the pass is served.
   self->request(self->state.registry, caf::infinite, reload_atom::value, Trigger::admin)
       .then([=](const ReloadReportPtr& report) { reply(self, call, json(200, http::reload_json(*report))); },
@@ -201,9 +209,11 @@ void dispatch(admin_pointer self, const http::AdminCallPtr& call) {
 }
 
 admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor registry,
-                                          http_front_actor front) {
+                                          http_front_actor front,
+                                          std::shared_ptr<const http::Metrics> metrics) {
   self->state.registry = std::move(registry);
   self->state.front = std::move(front);
+  self->state.metrics = std::move(metrics);
   return {
       [=](start_atom, const http::ListenerOptions& options) {
         auto listener =
@@ -228,8 +238,9 @@ admin_actor::behavior_type admin_behavior(admin_pointer self, registry_actor reg
 
 }  // namespace
 
-admin_actor spawn_admin(caf::actor_system& system, registry_actor registry, http_front_actor front) {
-  return system.spawn(admin_behavior, std::move(registry), std::move(front));
+admin_actor spawn_admin(caf::actor_system& system, registry_actor registry, http_front_actor front,
+                        std::shared_ptr<const http::Metrics> metrics) {
+  return system.spawn(admin_behavior, std::move(registry), std::move(front), std::move(metrics));
 }
 
 }  // namespace aitools

@@ -1,9 +1,11 @@
 #pragma once
 // The admin actor owns the admin listener (ADMIN_HOST:ADMIN_PORT) and answers its API:
-// probes (/healthz, /readyz) and /admin/* (docs/admin-api.md), for HTTP clients and, by reply,
-// for the remote admin actor.
+// probes (/healthz, /readyz), /admin/* (docs/admin-api.md) and /metrics (docs/metrics.md),
+// for HTTP clients and, by reply, for the remote admin actor.
 // Reloads go to the registry like every other trigger; status, routes and config come from
 // the HTTP front's current snapshot, so what status reports is exactly what is served.
+#include <memory>
+
 #include <caf/fwd.hpp>
 
 #include "actors/http_front.hpp"
@@ -25,7 +27,9 @@ using admin_actor = caf::typed_actor<
     // Internal: re-waking Pistache until an answer is written.
     nudge_handler>;
 
-// Status, routes and config come from `front` (what is served); reloads go to `registry`.
-admin_actor spawn_admin(caf::actor_system& system, registry_actor registry, http_front_actor front);
+// Status, routes and config come from `front` (what is served); reloads go to `registry`;
+// GET /metrics renders `metrics`.
+admin_actor spawn_admin(caf::actor_system& system, registry_actor registry, http_front_actor front,
+                        std::shared_ptr<const http::Metrics> metrics);
 
 }  // namespace aitools

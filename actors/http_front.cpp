@@ -13,7 +13,7 @@ namespace {
 using std::chrono::steady_clock;
 
 struct FrontState {
-  std::shared_ptr<http::FrontShared> shared = std::make_shared<http::FrontShared>();
+  std::shared_ptr<http::FrontShared> shared;
   // Declared after `shared`, so destroyed first: the endpoint stops before what it uses goes.
   http::EndpointPtr endpoint;
   caf::typed_response_promise<int64_t> drain_promise;
@@ -72,7 +72,9 @@ void poll_drain(front_pointer self) {
 }
 
 http_front_actor::behavior_type front_behavior(front_pointer self, registry_actor registry,
-                                               http::ListenerOptions options, ServedStatePtr initial) {
+                                               http::ListenerOptions options, ServedStatePtr initial,
+                                               std::shared_ptr<http::Metrics> metrics) {
+  self->state.shared = std::make_shared<http::FrontShared>(std::move(metrics));
   self->state.shared->deferred = caf::actor_cast<caf::actor>(self);
   self->state.shared->publish(std::move(initial));
   self->request(registry, caf::infinite, subscribe_atom::value,
@@ -120,8 +122,10 @@ http_front_actor::behavior_type front_behavior(front_pointer self, registry_acto
 }  // namespace
 
 http_front_actor spawn_http_front(caf::actor_system& system, registry_actor registry,
-                                  http::ListenerOptions options, ServedStatePtr initial) {
-  return system.spawn(front_behavior, std::move(registry), std::move(options), std::move(initial));
+                                  http::ListenerOptions options, ServedStatePtr initial,
+                                  std::shared_ptr<http::Metrics> metrics) {
+  return system.spawn(front_behavior, std::move(registry), std::move(options), std::move(initial),
+                      std::move(metrics));
 }
 
 }  // namespace aitools

@@ -4,6 +4,7 @@
 // delayed responses; and on shutdown it drains: new requests get 503, requests in flight
 // finish (up to SHUTDOWN_GRACE_MS).
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -39,8 +40,10 @@ using http_front_actor = state_subscriber::extend<
     // Internal: drain progress check; the nudge tick.
     caf::reacts_to<tick_atom>, caf::reacts_to<tick_atom, nudge_atom>>;
 
+// Requests count towards `metrics` (which also holds the in-flight count the drain waits for).
 http_front_actor spawn_http_front(caf::actor_system& system, registry_actor registry,
-                                  http::ListenerOptions options, ServedStatePtr initial);
+                                  http::ListenerOptions options, ServedStatePtr initial,
+                                  std::shared_ptr<http::Metrics> metrics);
 
 }  // namespace aitools
 

@@ -29,6 +29,7 @@ struct RegistryState {
   std::unique_ptr<ServiceSet> services;  // compiles with `catalog`
   config_actor config;
   service_caller_actor caller;                   // calls the actors of registered kinds
+  std::shared_ptr<http::Metrics> metrics;
   std::map<caf::actor_addr, std::string> kinds;  // registered by message: actor -> kind name
   History history{20};
   ServedStatePtr served;               // the state every subscriber holds
@@ -116,6 +117,7 @@ void answer_waiters(registry_pointer self) {
 
 void finish_pass(registry_pointer self, const ReloadReportPtr& report) {
   auto& st = self->state;
+  st.metrics->record_reload(*report);
   for (auto& promise : st.in_pass) promise.deliver(report);
   st.in_pass.clear();
   st.running = false;
@@ -325,11 +327,13 @@ ValidationResultPtr validate(registry_pointer self, const ValidationRequest& req
 registry_actor::behavior_type registry_behavior(registry_pointer self, config_actor config,
                                                 std::string services_dir,
                                                 services::Catalog catalog,
-                                                service_caller_actor caller) {
+                                                service_caller_actor caller,
+                                                std::shared_ptr<http::Metrics> metrics) {
   auto& initial = self->state;
   initial.config = std::move(config);
   initial.catalog = std::move(catalog);
   initial.caller = std::move(caller);
+  initial.metrics = std::move(metrics);
   initial.services = std::make_unique<ServiceSet>(initial.catalog, std::move(services_dir));
   self->set_down_handler([=](caf::down_msg& down) {
     auto& subs = self->state.subscribers;
@@ -434,9 +438,9 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
 
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
                               std::string services_dir, services::Catalog catalog,
-                              service_caller_actor caller) {
+                              service_caller_actor caller, std::shared_ptr<http::Metrics> metrics) {
   return system.spawn(registry_behavior, std::move(config), std::move(services_dir),
-                      std::move(catalog), std::move(caller));
+                      std::move(catalog), std::move(caller), std::move(metrics));
 }
 
 }  // namespace aitools

@@ -12,6 +12,7 @@
 #include "actors/messages.hpp"
 #include "actors/service_actor.hpp"
 #include "actors/service_caller.hpp"
+#include "http/metrics.hpp"
 #include "services/catalog.hpp"
 
 namespace aitools {
@@ -50,10 +51,10 @@ using registry_actor = caf::typed_actor<
     caf::reacts_to<wait_atom, uint64_t>>;
 
 // The registry compiles manifests with its own copy of `catalog`; kinds registered by message
-// call their actors through `caller`.
+// call their actors through `caller`. Every pass is recorded in `metrics`.
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
                               std::string services_dir, services::Catalog catalog,
-                              service_caller_actor caller);
+                              service_caller_actor caller, std::shared_ptr<http::Metrics> metrics);
 
 }  // namespace aitools
 

@@ -56,6 +56,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   if (!std::filesystem::is_directory(services_dir, ec))
     return fail(services_dir + ": services directory does not exist or is not a directory");
 
+  h.metrics = std::make_shared<http::Metrics>();
   h.service_caller = spawn_service_caller(system);
   h.echo_service = spawn_echo_service(system);
   services::Catalog catalog = services::Catalog::builtin();
@@ -64,7 +65,8 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   h.config = spawn_config_actor(system, config);
   log::info("startup", {{"step", "config"}, {"file", config->path}});
 
-  h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog), h.service_caller);
+  h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog), h.service_caller,
+                              h.metrics);
   ReloadReportPtr report;
   if (!ask(system, h.registry, report, error, reload_atom::value, Trigger::startup))
     return fail("first load failed: " + error);
@@ -84,7 +86,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   h.front = spawn_http_front(system, h.registry,
                              listener_options(settings.service_host, settings.service_port,
                                               settings.http_threads, settings.max_request_bytes),
-                             state);
+                             state, h.metrics);
   ListenResult listened;
   ask(system, h.front, listened, error, start_atom::value);
   if (!listened.error.empty()) return fail(listened.error);
@@ -98,7 +100,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
                         {"hot_reload", settings.hot_reload_enable ? "true" : "false"}});
 
   if (settings.admin_port == 0 && settings.caf_admin_port == 0) return server;
-  h.admin = spawn_admin(system, h.registry, h.front);
+  h.admin = spawn_admin(system, h.registry, h.front, h.metrics);
   caf::anon_send(h.admin, ready_atom::value, true);
   if (settings.admin_port != 0) {
     ask(system, h.admin, listened, error, start_atom::value,

@@ -19,6 +19,7 @@
 #include "actors/remote_admin.hpp"
 #include "actors/service_caller.hpp"
 #include "actors/watcher.hpp"
+#include "http/metrics.hpp"
 
 namespace aitools {
 
@@ -31,6 +32,7 @@ struct ServerHandles {
   watcher_actor watcher;
   admin_actor admin;  // invalid when ADMIN_PORT=0 and CAF_ADMIN_PORT=0
   remote_admin_actor remote_admin;  // invalid when CAF_ADMIN_PORT=0
+  std::shared_ptr<http::Metrics> metrics;  // counted by the front and registry, shown by admin
 };
 
 class Server {

@@ -262,7 +262,8 @@ http::RouteTablePtr ServiceSet::build_table() const {
                          route.pattern.param_names(), route.handler});
     }
   }
-  return http::RouteTable::build(std::move(entries));
+  // Routes that stay keep their request counters (http/metrics.hpp).
+  return http::RouteTable::build(std::move(entries), state_ ? state_->routes.get() : nullptr);
 }
 
 std::vector<ServiceStatus> ServiceSet::statuses() const {

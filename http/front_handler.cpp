@@ -11,6 +11,7 @@
 namespace aitools::http {
 
 namespace PH = Pistache::Http;
+using std::chrono::steady_clock;
 
 void FrontShared::publish(ServedStatePtr next) {
   std::atomic_store(&state, std::move(next));
@@ -19,10 +20,14 @@ void FrontShared::publish(ServedStatePtr next) {
 
 namespace {
 
-// Hands `response` to Pistache and moves it from "in flight" to "unwritten". `track`: written
-// from an actor thread (see PendingWrite).
+// Counts `response` towards `counters` and the request duration since `started`, hands it to
+// Pistache and moves it from "in flight" to "unwritten". `track`: written from an actor
+// thread (see PendingWrite).
 PendingWritePtr hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
-                         const Response& response, bool head, bool close, bool track) {
+                         const Response& response, bool head, bool close, bool track,
+                         StatusCounters& counters, steady_clock::time_point started) {
+  counters.count(response.status);
+  shared->metrics->observe_request(steady_clock::now() - started);
   shared->unwritten.fetch_add(1, std::memory_order_relaxed);
   SendOptions options{head, close, track,
                       [shared] { shared->unwritten.fetch_sub(1, std::memory_order_relaxed); }};
@@ -62,13 +67,14 @@ class FrontCompletion final : public Completion {
 // Lets one request's handler take its writer away to answer later.
 class FrontDeferral final : public Deferral {
  public:
-  FrontDeferral(PH::ResponseWriter& writer, bool head, const std::shared_ptr<FrontShared>& shared)
-      : writer_(writer), head_(head), shared_(shared) {}
+  FrontDeferral(PH::ResponseWriter& writer, bool head, const std::shared_ptr<FrontShared>& shared,
+                const std::shared_ptr<StatusCounters>& counters, steady_clock::time_point started)
+      : writer_(writer), head_(head), shared_(shared), counters_(counters), started_(started) {}
   CompletionPtr defer() override {
     if (taken_) throw std::logic_error("a request's Completion can be taken only once");
     taken_ = true;
     return std::make_shared<FrontCompletion>(std::make_shared<DeferredResponse>(
-        DeferredResponse{std::move(writer_), Response{}, head_, shared_}));
+        DeferredResponse{std::move(writer_), Response{}, head_, shared_, counters_, started_}));
   }
   bool taken() const { return taken_; }
 
@@ -76,6 +82,8 @@ class FrontDeferral final : public Deferral {
   PH::ResponseWriter& writer_;
   bool head_;
   const std::shared_ptr<FrontShared>& shared_;
+  const std::shared_ptr<StatusCounters>& counters_;
+  steady_clock::time_point started_;
   bool taken_ = false;
 };
 
@@ -89,7 +97,7 @@ void FrontShared::watch(PendingWritePtr write) {
 void send_deferred(DeferredResponse& deferred) {
   auto& shared = deferred.shared;
   shared->watch(hand_off(shared, deferred.writer, deferred.response, deferred.head,
-                         shared->draining.load(), true));
+                         shared->draining.load(), true, *deferred.counters, deferred.started));
 }
 
 const ServedState& FrontHandler::current() {
@@ -107,41 +115,47 @@ const ServedState& FrontHandler::current() {
 }
 
 void FrontHandler::answer(PH::ResponseWriter& writer, const Response& response, bool head,
-                          bool close) {
-  hand_off(shared_, writer, response, head, close, false);
+                          bool close, StatusCounters& counters) {
+  hand_off(shared_, writer, response, head, close, false, counters, started_);
 }
 
 void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writer) {
+  started_ = steady_clock::now();
   shared_->in_flight.fetch_add(1, std::memory_order_relaxed);
   const ServedState& state = current();
   fix_keep_alive(request, writer);
   writer.headers().add(generation_header_);
 
-  if (shared_->draining.load(std::memory_order_relaxed))
-    return answer(writer, detail_response(503, "Service Unavailable"), false, true);
-  if (request.body().size() > state.config->settings.max_request_bytes)
-    return answer(writer, detail_response(413, "Request Entity Too Large"), false, true);
-  if (auto rejected = reject_head(request)) return answer(writer, *rejected, false, true);
-
   const auto method = from_pistache(request.method());
-  if (!method) return answer(writer, detail_response(501, "Not Implemented"), false, false);
+  StatusCounters& unmatched = shared_->metrics->unmatched(method);
+  if (shared_->draining.load(std::memory_order_relaxed))
+    return answer(writer, detail_response(503, "Service Unavailable"), false, true, unmatched);
+  if (request.body().size() > state.config->settings.max_request_bytes)
+    return answer(writer, detail_response(413, "Request Entity Too Large"), false, true, unmatched);
+  if (auto rejected = reject_head(request))
+    return answer(writer, *rejected, false, true, unmatched);
+
+  if (!method)
+    return answer(writer, detail_response(501, "Not Implemented"), false, false, unmatched);
   const bool head = *method == Method::HEAD;
 
   const MatchResult match = state.routes->match(*method, request.resource(), param_values_);
   if (match.status == MatchResult::Status::not_found)
-    return answer(writer, detail_response(404, "Not Found"), head, false);
+    return answer(writer, detail_response(404, "Not Found"), head, false, unmatched);
   if (match.status == MatchResult::Status::method_not_allowed) {
     auto response = detail_response(405, "Method Not Allowed");
     response.headers.emplace_back("Allow", match.allow.to_string());
-    return answer(writer, response, head, false);
+    return answer(writer, response, head, false, unmatched);
   }
 
   const RouteEntry& route = state.routes->route(match.route);
   params_.clear();
   for (size_t i = 0; i < param_values_.size() && i < route.param_names.size(); ++i)
     params_.emplace_back(route.param_names[i], param_values_[i]);
+  // Never null: RouteTable::build gives counters to every method the router serves a route for.
+  const std::shared_ptr<StatusCounters>& counters = route.counters[static_cast<size_t>(*method)];
 
-  FrontDeferral deferral(writer, head, shared_);
+  FrontDeferral deferral(writer, head, shared_, counters, started_);
   std::optional<Response> response;
   try {
     response = route.handler->handle(PistacheRequest(request), params_, deferral);
@@ -156,16 +170,16 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
     if (!deferral.taken()) {
       log::error("handler_failed", {{"service", route.service}, {"path", request.resource()},
                                     {"error", "returned no response and did not defer"}});
-      answer(writer, detail_response(500, "Internal Server Error"), head, false);
+      answer(writer, detail_response(500, "Internal Server Error"), head, false, *counters);
     }
     return;
   }
   if (response->delay.count() > 0) {
-    send_later(std::make_shared<DeferredResponse>(
-        DeferredResponse{std::move(writer), *std::move(response), head, shared_}));
+    send_later(std::make_shared<DeferredResponse>(DeferredResponse{
+        std::move(writer), *std::move(response), head, shared_, counters, started_}));
     return;
   }
-  answer(writer, *response, head, false);
+  answer(writer, *response, head, false, *counters);
 }
 
 }  // namespace aitools::http

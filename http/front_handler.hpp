@@ -3,6 +3,7 @@
 // clone serves from the served-state snapshot it holds and refreshes it only when the front
 // actor has published a new one (one atomic version check per request, no lock).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include <pistache/http.h>
 
 #include "actors/served_state.hpp"
+#include "http/metrics.hpp"
 #include "http/pistache_adapter.hpp"
 #include "http/request.hpp"
 #include "http/router.hpp"
@@ -19,13 +21,18 @@ namespace aitools::http {
 
 // Shared by the front actor and every handler clone.
 struct FrontShared {
+  explicit FrontShared(std::shared_ptr<Metrics> server_metrics)
+      : metrics(std::move(server_metrics)), in_flight(metrics->in_flight()) {}
+
   // Written by the front actor only. Readers load `state` only after seeing a new version.
   void publish(ServedStatePtr next);
 
+  const std::shared_ptr<Metrics> metrics;  // what requests count towards
   std::atomic<uint64_t> version{0};
   ServedStatePtr state;  // accessed with std::atomic_load / std::atomic_store only
   std::atomic<bool> draining{false};
-  std::atomic<int64_t> in_flight{0};  // fully received requests whose response is not handed off
+  // Fully received requests whose response is not handed off: the metrics' in-flight gauge.
+  std::atomic<int64_t>& in_flight;
   std::atomic<int64_t> unwritten{0};  // responses handed to Pistache, not yet written
   caf::actor deferred;                // the front actor: sends delayed responses, nudges writes
   UnsettledWrites unsettled;          // off-reactor writes the front actor nudges until settled
@@ -40,6 +47,8 @@ struct DeferredResponse {
   Response response;
   bool head = false;
   std::shared_ptr<FrontShared> shared;
+  std::shared_ptr<StatusCounters> counters;        // the route's, for the request's method
+  std::chrono::steady_clock::time_point started;  // when the front's handler started
 };
 using DeferredResponsePtr = std::shared_ptr<DeferredResponse>;
 
@@ -57,7 +66,7 @@ class FrontHandler : public Pistache::Http::Handler {
  private:
   const ServedState& current();
   void answer(Pistache::Http::ResponseWriter& writer, const Response& response, bool head,
-              bool close);
+              bool close, StatusCounters& counters);
 
   std::shared_ptr<FrontShared> shared_;
   uint64_t seen_version_ = 0;
@@ -66,6 +75,7 @@ class FrontHandler : public Pistache::Http::Handler {
   // Reused between requests of this clone (it serves one request at a time).
   ParamValues param_values_;
   Params params_;
+  std::chrono::steady_clock::time_point started_;  // of the request being served
 };
 
 }  // namespace aitools::http

@@ -214,7 +214,8 @@ struct RegistryFixture {
     config = track(aitools::spawn_config_actor(sys, initial.snapshot));
     caller = track(aitools::spawn_service_caller(sys));
     registry = track(aitools::spawn_registry(sys, config, services_dir(),
-                                             aitools::services::Catalog::builtin(), caller));
+                                             aitools::services::Catalog::builtin(), caller,
+                                             std::make_shared<aitools::http::Metrics>()));
   }
 
   ~RegistryFixture() {
