@@ -52,6 +52,9 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
     server->stop();
     return nullptr;
   };
+  if (settings.caf_admin_port != 0 && !system.has_middleman())
+    return fail("CAF_ADMIN_PORT is set but the actor system has no middleman: load it with "
+                "cfg.load<caf::io::middleman>() and call add_remote_admin_types(cfg)");
   std::error_code ec;
   if (!std::filesystem::is_directory(services_dir, ec))
     return fail(services_dir + ": services directory does not exist or is not a directory");
@@ -111,9 +114,6 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
                           {"port", std::to_string(listened.port)}});
   }
   if (settings.caf_admin_port != 0) {
-    if (!system.has_middleman())
-      return fail("CAF_ADMIN_PORT is set but the actor system has no middleman: load it with "
-                  "cfg.load<caf::io::middleman>() and call add_remote_admin_types(cfg)");
     h.remote_admin = spawn_remote_admin(system, h.admin);
     auto published = system.middleman().publish(h.remote_admin, settings.caf_admin_port,
                                                 settings.caf_admin_host.c_str(), true);
@@ -125,6 +125,17 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
                           {"port", std::to_string(*published)}});
   }
   return server;
+}
+
+std::unique_ptr<Server> Server::start(caf::actor_system& system, const std::string& env_file,
+                                      const std::map<std::string, std::string>& overrides,
+                                      std::string& error) {
+  auto loaded = config::load_config(env_file, overrides, config::process_environment());
+  if (!loaded.ok()) {
+    error = "invalid config: " + log::join(loaded.errors, "; ");
+    return nullptr;
+  }
+  return start(system, loaded.snapshot, error);
 }
 
 Server::~Server() { stop(); }

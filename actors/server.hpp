@@ -7,6 +7,7 @@
 //          actors.
 // It lives inside a caller's caf::actor_system and installs no signal handlers.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,12 @@ class Server {
   // Returns null and sets `error` (one actionable line) when a step fails; whatever was
   // already started is stopped again.
   static std::unique_ptr<Server> start(caf::actor_system& system, config::ConfigSnapshotPtr config,
+                                       std::string& error);
+  // The same with the config read from `env_file`, `overrides` (KEY -> value, e.g.
+  // {{"SERVICES_DIR", dir}}) taking precedence over the process environment and the file, as
+  // aitools-server's flags do. An invalid env file fails with all of its errors.
+  static std::unique_ptr<Server> start(caf::actor_system& system, const std::string& env_file,
+                                       const std::map<std::string, std::string>& overrides,
                                        std::string& error);
   ~Server();
   Server(const Server&) = delete;
