@@ -291,6 +291,10 @@ ReportPromise register_kind(registry_pointer self, const std::string& name, serv
   st.kinds.emplace(actor.address(), name);
   self->monitor(actor);
   log::info("kind_registered", {{"kind", name}});
+  // Before the first load there is nothing to recompile: that load includes the kind.
+  if (!st.services->state())
+    return self->make_response_promise<ReloadReportPtr>().deliver(
+        ReloadReportPtr(std::make_shared<ReloadReport>()));
   return change_kind(self, name);
 }
 

@@ -29,7 +29,8 @@ using registry_actor = caf::typed_actor<
     // Follow every served state; answers the current one.
     caf::replies_to<subscribe_atom, state_subscriber>::with<ServedStatePtr>,
     // Serve routes of kind `name` with an embedder's actor (replacing an earlier one of that
-    // name; built-in kinds cannot be replaced). Answers once the pass applying it is served.
+    // name; built-in kinds cannot be replaced). Answers once the pass applying it is served
+    // (at once before the first load, which then includes it).
     // The registry monitors the actor: when it terminates, its kind is removed.
     caf::replies_to<kind_atom, std::string, service_actor>::with<ReloadReportPtr>,
     // Remove an embedder's kind: the routes that use it stop serving (their files are

@@ -42,7 +42,7 @@ void stop_actor(caf::actor_system& system, const Handle& handle) {
 }  // namespace
 
 std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigSnapshotPtr config,
-                                      std::string& error) {
+                                      std::string& error, const std::vector<EmbedderKind>& kinds) {
   std::unique_ptr<Server> server(new Server(system));
   auto& h = server->handles_;
   const auto settings = config->settings;
@@ -71,6 +71,10 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog), h.service_caller,
                               h.metrics);
   ReloadReportPtr report;
+  for (const auto& kind : kinds) {
+    if (!ask(system, h.registry, report, error, kind_atom::value, kind.name, kind.service))
+      return fail("kind " + kind.name + ": " + error);
+  }
   if (!ask(system, h.registry, report, error, reload_atom::value, Trigger::startup))
     return fail("first load failed: " + error);
   ServedStatePtr state;
@@ -129,13 +133,13 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
 
 std::unique_ptr<Server> Server::start(caf::actor_system& system, const std::string& env_file,
                                       const std::map<std::string, std::string>& overrides,
-                                      std::string& error) {
+                                      std::string& error, const std::vector<EmbedderKind>& kinds) {
   auto loaded = config::load_config(env_file, overrides, config::process_environment());
   if (!loaded.ok()) {
     error = "invalid config: " + log::join(loaded.errors, "; ");
     return nullptr;
   }
-  return start(system, loaded.snapshot, error);
+  return start(system, loaded.snapshot, error, kinds);
 }
 
 Server::~Server() { stop(); }

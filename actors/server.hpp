@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -23,6 +24,12 @@
 #include "http/metrics.hpp"
 
 namespace aitools {
+
+// A service kind served by an embedder's actor (see Server::register_kind).
+struct EmbedderKind {
+  std::string name;
+  service_actor service;
+};
 
 struct ServerHandles {
   service_caller_actor service_caller;  // asks service actors for HTTP threads
@@ -40,14 +47,15 @@ class Server {
  public:
   // Returns null and sets `error` (one actionable line) when a step fails; whatever was
   // already started is stopped again.
+  // `kinds` are registered before the first load, so their routes serve from the start.
   static std::unique_ptr<Server> start(caf::actor_system& system, config::ConfigSnapshotPtr config,
-                                       std::string& error);
+                                       std::string& error, const std::vector<EmbedderKind>& kinds = {});
   // The same with the config read from `env_file`, `overrides` (KEY -> value, e.g.
   // {{"SERVICES_DIR", dir}}) taking precedence over the process environment and the file, as
   // aitools-server's flags do. An invalid env file fails with all of its errors.
   static std::unique_ptr<Server> start(caf::actor_system& system, const std::string& env_file,
                                        const std::map<std::string, std::string>& overrides,
-                                       std::string& error);
+                                       std::string& error, const std::vector<EmbedderKind>& kinds = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -54,28 +54,23 @@ int main(int argc, char** argv) {
   // A relative SERVICES_DIR is taken from the env file's directory; this one is from the
   // command line, so relative to the working directory.
   const std::string services_dir = std::filesystem::absolute(argv[2]).string();
+  // The kind is registered before the first load, so its routes serve from the start.
+  auto greeting = embed::spawn_greeting_service(system);
   std::string error;
-  auto server = aitools::Server::start(system, argv[1], {{"SERVICES_DIR", services_dir}}, error);
+  auto server = aitools::Server::start(system, argv[1], {{"SERVICES_DIR", services_dir}}, error,
+                                       {{"greeting", greeting}});
   if (!server) {
     std::fprintf(stderr, "greeting-server: %s\n", error.c_str());
+    caf::anon_send_exit(greeting, caf::exit_reason::user_shutdown);
     return 1;
   }
-  // The first load quarantined the manifests that use `greeting` (an unknown kind until now);
-  // register_kind returns once they are served.
-  auto greeting = embed::spawn_greeting_service(system);
-  int status = 0;
-  if (server->register_kind("greeting", greeting, error)) {
-    aitools::log::info("greeting_ready", {{"port", std::to_string(server->port())},
-                                          {"admin_port", std::to_string(server->admin_port())}});
-    serve_until_stopped(signals, *server);
-  } else {
-    std::fprintf(stderr, "greeting-server: cannot register the greeting kind: %s\n", error.c_str());
-    status = 1;
-  }
+  aitools::log::info("greeting_ready", {{"port", std::to_string(server->port())},
+                                        {"admin_port", std::to_string(server->admin_port())}});
+  serve_until_stopped(signals, *server);
   // The server first, so that requests in flight still reach the greeting actor; then the
   // actor itself: the actor system's destructor waits for every actor, ours included.
   server->stop();
   caf::anon_send_exit(greeting, caf::exit_reason::user_shutdown);
   aitools::log::info("greeting_stopped");
-  return status;
+  return 0;
 }

@@ -122,8 +122,10 @@ wait_until() {
 
 admin_get() { curl -sf "http://127.0.0.1:$admin_port$1"; }
 greeting_active() { admin_get /admin/status | grep -q '"greeting":{"state":"active","file":"greeting.json","routes":2,'; }
-# register_kind returns once the kind's routes are served: the first load quarantined them.
+# The kind was given to Server::start, so the first load (generation 1) already serves it.
 wait_until "the greeting service to be active" greeting_active
+admin_get /admin/status | grep -q '"generation":1,' ||
+  fail "expected the greeting routes in generation 1: $(admin_get /admin/status)"
 
 # GET on the main port: sets status, body, generation (X-Route-Generation).
 get() {

@@ -665,6 +665,16 @@ BOOST_AUTO_TEST_CASE(a_kind_registered_by_message_serves_until_unregistered_or_g
   BOOST_TEST(state_of(*state(), "tagged.json") == "quarantined");
 }
 
+BOOST_AUTO_TEST_CASE(a_kind_registered_before_the_first_load_serves_from_generation_one) {
+  write_manifest("tagged.json", tagged("tagger"));
+  auto actor = track(sys.spawn(tagging_service, std::string("early")));
+  BOOST_TEST(ask<ReloadReportPtr>(aitools::kind_atom::value, std::string("tagger"), actor)->generation == 0u);
+  const auto report = reload(Trigger::startup);
+  BOOST_TEST(report->generation == 1u);
+  BOOST_TEST(state_of(*state(), "tagged.json") == "active");
+  BOOST_TEST(serve(*state(), "/tag/a") == "early /tag/a");
+}
+
 BOOST_AUTO_TEST_CASE(built_in_kinds_cannot_be_replaced_or_removed) {
   reload(Trigger::startup);
   auto actor = track(sys.spawn(tagging_service, std::string("x")));
