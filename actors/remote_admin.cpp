@@ -1,8 +1,8 @@
 #include "actors/remote_admin.hpp"
 
 #include <caf/all.hpp>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+
+#include "http/validation_request.hpp"
 
 namespace aitools {
 
@@ -32,39 +32,6 @@ caf::typed_response_promise<AdminAnswer> ask(remote_pointer self, const admin_ac
   return promise;
 }
 
-std::string validation_body(const std::vector<ManifestText>& files,
-                            const std::vector<std::string>& paths, bool replace) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  const auto string = [&w](const std::string& s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  };
-  w.StartObject();
-  if (!files.empty()) {
-    w.Key("files");
-    w.StartArray();
-    for (const auto& file : files) {
-      w.StartObject();
-      w.Key("name");
-      string(file.name);
-      w.Key("content");
-      string(file.content);
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  if (!paths.empty()) {
-    w.Key("paths");
-    w.StartArray();
-    for (const auto& path : paths) string(path);
-    w.EndArray();
-  }
-  w.Key("replace");
-  w.Bool(replace);
-  w.EndObject();
-  return buffer.GetString();
-}
-
 remote_admin_actor::behavior_type remote_behavior(remote_pointer self, admin_actor admin) {
   return {
       [=](status_atom, const std::string& token) {
@@ -92,8 +59,10 @@ remote_admin_actor::behavior_type remote_behavior(remote_pointer self, admin_act
       },
       [=](validate_atom, const std::string& token, const std::vector<ManifestText>& files,
           const std::vector<std::string>& paths, bool replace) {
+        std::vector<std::pair<std::string, std::string>> by_content;
+        for (const auto& file : files) by_content.emplace_back(file.name, file.content);
         return ask(self, admin, "POST", "/admin/validate", token, {},
-                   validation_body(files, paths, replace));
+                   http::validation_request_json(by_content, paths, replace));
       },
   };
 }

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "ctl/table.hpp"
+#include "http/validation_request.hpp"
 
 namespace aitools::ctl {
 
@@ -437,32 +438,8 @@ std::string validation_body(const CommandArgs& parsed) {
     std::sort(manifests.begin(), manifests.end());
     for (const auto& manifest : manifests) add(manifest);
   }
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
-  w.StartObject();
-  if (server_paths) {
-    w.Key("paths");
-    w.StartArray();
-    for (const auto& path : parsed.paths)
-      w.String(path.data(), static_cast<rapidjson::SizeType>(path.size()));
-    w.EndArray();
-  } else {
-    w.Key("files");
-    w.StartArray();
-    for (const auto& [name, content] : files) {
-      w.StartObject();
-      w.Key("name");
-      w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-      w.Key("content");
-      w.String(content.data(), static_cast<rapidjson::SizeType>(content.size()));
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  w.Key("replace");
-  w.Bool(replace);
-  w.EndObject();
-  return buffer.GetString();
+  return http::validation_request_json(files, server_paths ? parsed.paths : std::vector<std::string>{},
+                                       replace);
 }
 
 // Sends PATH... to /admin/validate.

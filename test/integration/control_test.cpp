@@ -2,10 +2,8 @@
 // diff, and status?wait_for. Every wait is on a generation, never a sleep.
 #include <boost/test/unit_test.hpp>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "harness.hpp"
+#include "http/validation_request.hpp"
 
 namespace {
 
@@ -15,27 +13,8 @@ std::string greeter(const std::string& body) {
          body + R"("}}]})";
 }
 
-// {"files": [{"name": NAME, "content": CONTENT}...], "replace": REPLACE}
-std::string validate_body(const std::vector<std::pair<std::string, std::string>>& files,
-                          bool replace = false) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartObject();
-  w.Key("files");
-  w.StartArray();
-  for (const auto& [name, content] : files) {
-    w.StartObject();
-    w.Key("name");
-    w.String(name.c_str());
-    w.Key("content");
-    w.String(content.c_str());
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("replace");
-  w.Bool(replace);
-  w.EndObject();
-  return buffer.GetString();
+std::string validate_body(const std::vector<std::pair<std::string, std::string>>& files) {
+  return aitools::http::validation_request_json(files, {}, false);
 }
 
 std::string body_of(const it::ServerProcess& server, const std::string& path) {
