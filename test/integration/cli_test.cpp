@@ -42,32 +42,6 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-// A TCP socket listening on 0.0.0.0:<ephemeral port> for the lifetime of the object, so that
-// any bind of that port by the server fails whatever host it binds.
-class ListeningSocket {
- public:
-  ListeningSocket() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
-    socklen_t len = sizeof addr;
-    BOOST_REQUIRE(fd_ >= 0);
-    BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_REQUIRE(::listen(fd_, 1) == 0);
-    BOOST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~ListeningSocket() { ::close(fd_); }
-  ListeningSocket(const ListeningSocket&) = delete;
-  ListeningSocket& operator=(const ListeningSocket&) = delete;
-  uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli)
@@ -155,7 +129,7 @@ BOOST_AUTO_TEST_CASE(port_flag_replaces_invalid_service_port) {
 }
 
 BOOST_AUTO_TEST_CASE(port_in_use_fails_startup) {
-  ListeningSocket taken;
+  it::ListeningSocket taken(INADDR_ANY);  // any bind of its port fails, whatever the host
   const std::string port = std::to_string(taken.port());
   // The main listener and then the admin listener on the taken port.
   for (const Args& ports :

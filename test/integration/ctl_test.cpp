@@ -64,28 +64,13 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A listening socket on 127.0.0.1 that never accepts: connections succeed, nothing answers.
-struct SilentListener {
-  SilentListener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_REQUIRE(::listen(fd, 8) == 0);
-    BOOST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port = ntohs(addr.sin_port);
-  }
-  ~SilentListener() { ::close(fd); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  int fd = -1;
-  uint16_t port = 0;
-};
+std::string url_of(const it::ListeningSocket& listener) {
+  return "http://127.0.0.1:" + std::to_string(listener.port());
+}
 
 // Accepts one connection on `listener`, reads the request head, answers `reply` and closes.
-std::thread answer_once(const SilentListener& listener, std::string reply) {
-  return std::thread([fd = listener.fd, reply = std::move(reply)] {
+std::thread answer_once(const it::ListeningSocket& listener, std::string reply) {
+  return std::thread([fd = listener.fd(), reply = std::move(reply)] {
     const int client = ::accept(fd, nullptr, nullptr);
     if (client < 0) return;
     std::string request;
@@ -252,24 +237,24 @@ BOOST_AUTO_TEST_CASE(unreachable_servers_exit_2) {
   BOOST_TEST(result.exit_code == 2);
   BOOST_TEST(contains(result.err, "cannot resolve aitools.invalid"), result.err);
   // Connected, but no answer within --timeout.
-  SilentListener silent;
-  result = it::run_ctl({"--admin", silent.url(), "--timeout", "0.3", "status"});
+  it::ListeningSocket silent(INADDR_LOOPBACK);  // connections succeed, nothing answers
+  result = it::run_ctl({"--admin", url_of(silent), "--timeout", "0.3", "status"});
   BOOST_TEST(result.exit_code == 2);
   BOOST_TEST(contains(result.err,
-                      "no answer from 127.0.0.1:" + std::to_string(silent.port) + " within 0.3 s"),
+                      "no answer from 127.0.0.1:" + std::to_string(silent.port()) + " within 0.3 s"),
              result.err);
   // Something that does not speak HTTP.
-  SilentListener garbage;
+  it::ListeningSocket garbage(INADDR_LOOPBACK);
   auto server = answer_once(garbage, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
-  result = it::run_ctl({"--admin", garbage.url(), "status"});
+  result = it::run_ctl({"--admin", url_of(garbage), "status"});
   server.join();
   BOOST_TEST(result.exit_code == 2);
   BOOST_TEST(contains(result.err, "did not answer with valid HTTP: bad status line"), result.err);
   // HTTP, but not the admin API.
-  SilentListener web;
+  it::ListeningSocket web(INADDR_LOOPBACK);
   server = answer_once(
       web, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n<html\r\n0\r\n\r\n");
-  result = it::run_ctl({"--admin", web.url(), "routes"});
+  result = it::run_ctl({"--admin", url_of(web), "routes"});
   server.join();
   BOOST_TEST(result.exit_code == 2);
   BOOST_TEST(contains(result.err, "not JSON"), result.err);

@@ -305,6 +305,23 @@ std::string env_text(const Env& env) {
   return text;
 }
 
+ListeningSocket::ListeningSocket(uint32_t address) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) fail_errno("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(address);
+  socklen_t len = sizeof addr;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 8) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd_);
+    fail_errno("bind/listen on an ephemeral port");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+ListeningSocket::~ListeningSocket() { ::close(fd_); }
+
 void write_setup(const TempDir& dir, const EnvText& env, const Manifests& manifests) {
   dir.write("aitools.env", env.text);
   dir.mkdir("services");

@@ -72,6 +72,23 @@ std::string read_file(const std::string& path);
 // A port that was free a moment ago: binds 127.0.0.1:0, reads the port, closes.
 uint16_t free_port();
 
+// A TCP socket listening on an ephemeral port of `address` (e.g. INADDR_LOOPBACK, or
+// INADDR_ANY to keep a server from binding the port on any host) for the object's lifetime.
+// It never accepts by itself: connections succeed and nothing answers until a test accept()s.
+class ListeningSocket {
+ public:
+  explicit ListeningSocket(uint32_t address);
+  ~ListeningSocket();
+  ListeningSocket(const ListeningSocket&) = delete;
+  ListeningSocket& operator=(const ListeningSocket&) = delete;
+  int fd() const { return fd_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
 // ---- server process ----
 
 using Env = std::map<std::string, std::string>;        // KEY -> value, for aitools.env
