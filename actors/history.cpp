@@ -28,7 +28,23 @@ bool HistoryEntry::same_files(const std::vector<ManifestFile>& other) const {
 
 void History::set_capacity(size_t capacity) {
   capacity_ = capacity;
-  while (entries_.size() > capacity_) entries_.pop_front();
+  trim();
+}
+
+void History::trim() {
+  while (entries_.size() > capacity_ || (entries_.size() > 2 && bytes_ > max_bytes_)) {
+    bytes_ -= entries_.front()->own_bytes;
+    entries_.pop_front();
+    // The new oldest entry now owns the contents it shared with the one dropped.
+    if (!entries_.empty()) {
+      auto oldest = std::make_shared<HistoryEntry>(*entries_.front());
+      bytes_ -= oldest->own_bytes;
+      oldest->own_bytes = 0;
+      for (const auto& file : oldest->files) oldest->own_bytes += file.content ? file.content->size() : 0;
+      bytes_ += oldest->own_bytes;
+      entries_.front() = std::move(oldest);
+    }
+  }
 }
 
 void History::record(const ReloadReport& report, const ConfigLoadPtr& config,
@@ -55,12 +71,14 @@ void History::record(const ReloadReport& report, const ConfigLoadPtr& config,
         kept.content = same->second->content;
       } else {
         kept.content = std::make_shared<const std::string>(*file.content);
+        entry->own_bytes += file.content->size();
       }
     }
     entry->files.push_back(std::move(kept));
   }
+  bytes_ += entry->own_bytes;
   entries_.push_back(std::move(entry));
-  while (entries_.size() > capacity_) entries_.pop_front();
+  trim();
 }
 
 HistoryEntryPtr History::find(uint64_t generation) const {

@@ -31,6 +31,7 @@ struct HistoryEntry {
   std::optional<uint64_t> rollback_of;  // the generation a rollback re-applied
   ConfigLoadPtr config;
   std::vector<File> files;  // sorted by name
+  size_t own_bytes = 0;     // contents this entry does not share with the one before it
 
   std::vector<ManifestFile> manifest_files() const;
   // Whether `files` (as read from disk) are exactly these.
@@ -46,7 +47,13 @@ using HistoryViewPtr = std::shared_ptr<const HistoryView>;
 
 class History {
  public:
-  explicit History(size_t capacity) : capacity_(capacity) {}
+  // Besides `capacity` entries, the contents kept for older entries are bounded: a 100k-route
+  // manifest is about 12 MB, and twenty changed copies of it would hold 240 MB. The newest two
+  // entries are always kept, so a rollback by one is always possible.
+  static constexpr size_t kMaxBytes = size_t{64} << 20;
+
+  explicit History(size_t capacity, size_t max_bytes = kMaxBytes)
+      : capacity_(capacity), max_bytes_(max_bytes) {}
 
   void set_capacity(size_t capacity);
   // Records the state a pass applied (call it for passes that made a new generation).
@@ -57,8 +64,12 @@ class History {
   HistoryViewPtr view() const;
 
  private:
+  void trim();
+
   size_t capacity_;
+  size_t max_bytes_;
   std::deque<HistoryEntryPtr> entries_;  // oldest first
+  size_t bytes_ = 0;                     // the own_bytes of every entry
 };
 
 }  // namespace aitools
