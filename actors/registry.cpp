@@ -3,8 +3,6 @@
 #include <caf/all.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "actors/debouncer.hpp"
 #include "actors/service_set.hpp"
@@ -276,11 +274,14 @@ void forget_kind(registry_pointer self, const std::string& name) {
     it = it->second == name ? st.kinds.erase(it) : std::next(it);
 }
 
+bool registered_by_message(const RegistryState& st, const std::string& name) {
+  return std::any_of(st.kinds.begin(), st.kinds.end(),
+                     [&](const auto& entry) { return entry.second == name; });
+}
+
 ReportPromise register_kind(registry_pointer self, const std::string& name, service_actor actor) {
   auto& st = self->state;
-  bool registered = false;
-  for (const auto& [addr, kind] : st.kinds) registered = registered || kind == name;
-  if (!registered && st.catalog.find(name))
+  if (!registered_by_message(st, name) && st.catalog.find(name))
     return self->make_response_promise<ReloadReportPtr>().deliver(
         refused("kind \"" + name + "\" is built in and cannot be replaced"));
   if (!actor)
@@ -299,9 +300,7 @@ ReportPromise register_kind(registry_pointer self, const std::string& name, serv
 }
 
 ReportPromise unregister_kind(registry_pointer self, const std::string& name) {
-  bool registered = false;
-  for (const auto& [addr, kind] : self->state.kinds) registered = registered || kind == name;
-  if (!registered)
+  if (!registered_by_message(self->state, name))
     return self->make_response_promise<ReloadReportPtr>().deliver(
         refused("kind \"" + name + "\" was not registered by message"));
   forget_kind(self, name);
@@ -320,10 +319,9 @@ ValidationResultPtr validate(registry_pointer self, const ValidationRequest& req
       files.insert(files.end(), in_dir.begin(), in_dir.end());
       continue;
     }
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream content;
-    if (!in || !(content << in.rdbuf())) throw std::runtime_error(path + ": cannot read file");
-    files.push_back({std::filesystem::path(path).filename().string(), content.str(), {}});
+    ManifestFile file = read_manifest_file(path);
+    if (!file.content) throw std::runtime_error(path + ": " + file.read_error);
+    files.push_back(std::move(file));
   }
   return self->state.services->validate(files, request.replace);
 }

@@ -38,10 +38,32 @@ const char* to_string(ServiceStatus::State state) {
   return "unknown";
 }
 
-bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
-                       std::string& error) {
+ManifestFile read_manifest_file(const std::string& path) {
   // Bounds the memory one file can take during a pass.
   constexpr uintmax_t kMaxManifestBytes = uintmax_t{64} << 20;
+  ManifestFile file{fs::path(path).filename().string(), std::nullopt, {}};
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    file.read_error = ec ? "cannot read file: " + ec.message() : "not a regular file";
+    return file;
+  }
+  if (fs::file_size(path, ec) > kMaxManifestBytes) {
+    file.read_error = "file is larger than " + std::to_string(kMaxManifestBytes >> 20) +
+                      " MiB; expected a smaller manifest (split it into several files)";
+    return file;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  if (in && (content << in.rdbuf(), !in.bad())) {
+    file.content = content.str();
+  } else {
+    file.read_error = "cannot read file";
+  }
+  return file;
+}
+
+bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
+                       std::string& error) {
   files.clear();
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -57,22 +79,7 @@ bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
     const std::string name = it->path().filename().string();
     std::error_code type_ec;
     if (config::is_ignored_manifest_name(name) || !it->is_regular_file(type_ec)) continue;
-    ManifestFile file{name, std::nullopt, {}};
-    std::error_code size_ec;
-    if (fs::file_size(it->path(), size_ec) > kMaxManifestBytes) {
-      file.read_error = "file is larger than " + std::to_string(kMaxManifestBytes >> 20) +
-                        " MiB; expected a smaller manifest (split it into several files)";
-      files.push_back(std::move(file));
-      continue;
-    }
-    std::ifstream in(it->path(), std::ios::binary);
-    std::ostringstream content;
-    if (in && (content << in.rdbuf(), !in.bad())) {
-      file.content = content.str();
-    } else {
-      file.read_error = "cannot read file";
-    }
-    files.push_back(std::move(file));
+    files.push_back(read_manifest_file(it->path().string()));
   }
   std::sort(files.begin(), files.end(),
             [](const ManifestFile& a, const ManifestFile& b) { return a.name < b.name; });

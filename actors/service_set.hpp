@@ -25,6 +25,10 @@ struct ManifestFile {
   std::string read_error;
 };
 
+// One manifest file, named by its file name; `read_error` set (and no content) when it is not
+// a regular file, is larger than 64 MiB, or cannot be read.
+ManifestFile read_manifest_file(const std::string& path);
+
 // Regular, non-ignored *.json files directly in `dir`, sorted by name. Returns false (and
 // sets `error`) when the directory itself cannot be listed.
 bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,

@@ -132,6 +132,10 @@ BOOST_AUTO_TEST_CASE(validate_reports_files_and_diff_without_applying) {
   answer = it::admin_post(server, "/admin/validate", R"({"paths": ["/no/such/file.json"]})");
   BOOST_TEST(answer.status == 400);
   BOOST_TEST(answer.body.find("/no/such/file.json") != std::string::npos);
+  // A device is not read: /dev/zero would never end.
+  answer = it::admin_post(server, "/admin/validate", R"({"paths": ["/dev/zero"]})");
+  BOOST_TEST(answer.status == 400);
+  BOOST_TEST(answer.body.find("/dev/zero: not a regular file") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(status_wait_for_answers_when_the_generation_is_served) {
