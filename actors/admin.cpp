@@ -86,18 +86,13 @@ double uptime(admin_pointer self) {
   return std::chrono::duration<double>(steady_clock::now() - self->state.started).count();
 }
 
-// The registry's refusals: `not_found` for an unknown history entry, else a conflict.
-http::Response refusal(admin_pointer self, const caf::error& err) {
-  const int status = err == caf::sec::invalid_argument ? 404
-                     : err == caf::sec::runtime_error  ? 409
-                                                       : 503;
-  std::string message = self->system().render(err);
-  // CAF renders "error(N, runtime_error, (\"text\"))": keep the text an operator acts on.
-  if (auto from = message.find("(\""); from != std::string::npos) {
-    const auto to = message.rfind("\")");
-    message = message.substr(from + 2, to > from + 2 ? to - from - 2 : std::string::npos);
-  }
-  return http::detail_response(status, message);
+// A registry refusal as an answer: its text (the registry's make_error(code, text)) with
+// `status`, or CAF's rendering of any other error.
+http::Response refusal(admin_pointer self, const caf::error& err, int status) {
+  const caf::message& context = err.context();
+  return http::detail_response(status, context.match_elements<std::string>()
+                                           ? context.get_as<std::string>(0)
+                                           : self->system().render(err));
 }
 
 // GET /admin/status?wait_for=N&timeout_ms=T: the status once generation N is served.
@@ -158,7 +153,13 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
     if (!error.empty()) return reply(self, call, http::detail_response(400, error));
     self->request(self->state.registry, caf::infinite, rollback_atom::value, to.value_or(0))
         .then([=](const ReloadReportPtr& report) { reply(self, call, json(200, http::reload_json(*report))); },
-              [=](caf::error& err) { reply(self, call, refusal(self, err)); });
+              [=](caf::error& err) {
+                // Not in the history: 404; nothing to roll back to: 409.
+                const int status = err == caf::sec::invalid_argument ? 404
+                                   : err == caf::sec::runtime_error  ? 409
+                                                                     : 503;
+                reply(self, call, refusal(self, err, status));
+              });
     return;
   }
   if (path == "/admin/validate") {
@@ -171,11 +172,7 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
         .then([=](const ValidationResultPtr& result) {
                 reply(self, call, json(200, http::validation_json(*result)));
               },
-              [=](caf::error& err) {
-                auto response = refusal(self, err);
-                response.status = 400;
-                reply(self, call, response);
-              });
+              [=](caf::error& err) { reply(self, call, refusal(self, err, 400)); });
     return;
   }
   if (path == "/admin/routes") return reply(self, call, json(200, http::routes_json(*state.routes)));
