@@ -65,21 +65,18 @@ constexpr Endpoint kEndpoints[] = {{"/admin/status", "GET"},
 // Longest wait_for an operator may ask for.
 constexpr uint64_t kMaxWaitMs = 600000;
 
+// Larger than any generation a server reaches, and within config::parse_uint's range.
+constexpr uint64_t kMaxGeneration = 1'000'000'000'000'000;
+
 // A query parameter that must be an unsigned integer in [min, max] when present.
 std::optional<uint64_t> query_number(const http::AdminCall& call, const std::string& name,
                                      uint64_t min, uint64_t max, std::string& error) {
   auto it = call.query.find(name);
   if (it == call.query.end()) return std::nullopt;
-  const std::string& text = it->second;
-  uint64_t value = 0;
-  bool ok = !text.empty() && text.size() <= 19;
-  for (char c : text) {
-    ok = ok && c >= '0' && c <= '9';
-    if (ok) value = value * 10 + uint64_t(c - '0');
-  }
-  if (!ok || value < min || value > max)
+  auto value = config::parse_uint(it->second, min, max);
+  if (!value)
     error = name + ": expected an integer " + std::to_string(min) + "-" + std::to_string(max);
-  return value;
+  return value.value_or(0);
 }
 
 double uptime(admin_pointer self) {
@@ -133,7 +130,7 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
   const std::string_view path = endpoint->path;
   if (path == "/admin/status") {
     std::string error;
-    const auto generation = query_number(*call, "wait_for", 0, UINT64_MAX >> 1, error);
+    const auto generation = query_number(*call, "wait_for", 0, kMaxGeneration, error);
     const auto timeout_ms = query_number(*call, "timeout_ms", 0, kMaxWaitMs, error);
     if (!error.empty()) return reply(self, call, http::detail_response(400, error));
     if (generation && *generation > state.generation)
@@ -149,7 +146,7 @@ void handle_admin(admin_pointer self, const http::AdminCallPtr& call, const Serv
   }
   if (path == "/admin/rollback") {
     std::string error;
-    const auto to = query_number(*call, "to", 1, UINT64_MAX >> 1, error);
+    const auto to = query_number(*call, "to", 1, kMaxGeneration, error);
     if (!error.empty()) return reply(self, call, http::detail_response(400, error));
     self->request(self->state.registry, caf::infinite, rollback_atom::value, to.value_or(0))
         .then([=](const ReloadReportPtr& report) { reply(self, call, json(200, http::reload_json(*report))); },

@@ -14,11 +14,6 @@
 
 namespace aitools::config {
 
-namespace {
-
-// ---- value parsers: each returns nullopt when the text is not acceptable ----
-
-// Decimal digits only: no sign, no spaces, no fraction, no trailing junk.
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {
   if (text.empty()) return std::nullopt;
   uint64_t number = 0;
@@ -30,6 +25,10 @@ std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t
   if (number < min) return std::nullopt;
   return number;
 }
+
+namespace {
+
+// ---- value parsers: each returns nullopt when the text is not acceptable ----
 
 std::string to_lower(std::string text) {
   for (char& c : text)

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace aitools::config {
@@ -67,6 +68,10 @@ struct ConfigSnapshot {
 using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
 
 bool is_secret_key(const std::string& key);
+
+// Decimal digits only (no sign, spaces, fraction or trailing junk) in [min, max]; nullopt
+// otherwise. `max` must be below 2^64 / 10.
+std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max);
 
 struct ConfigLoadResult {
   ConfigSnapshotPtr snapshot;       // null when there are errors
