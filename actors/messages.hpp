@@ -32,6 +32,7 @@ using rollback_atom = caf::atom_constant<caf::atom("rollback")>;    // re-apply 
 using validate_atom = caf::atom_constant<caf::atom("validate")>;    // dry-run manifests
 using wait_atom = caf::atom_constant<caf::atom("wait")>;            // until a generation
 using answer_atom = caf::atom_constant<caf::atom("answer")>;        // answer by reply
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;          // an upstream request
 
 // Every actor that follows the served state implements this. The registry waits for each
 // subscriber's answer (the generation it now holds) before it reports a pass as applied,

@@ -266,7 +266,7 @@ http::RouteTablePtr ServiceSet::build_table() const {
     if (!record.live) continue;
     for (const auto& route : record.live->service.routes) {
       entries.push_back({record.live->service.name, route.kind, route.methods, route.pattern,
-                         route.pattern.param_names(), route.handler});
+                         route.pattern.param_names(), route.handler, route.doc});
     }
   }
   // Routes that stay keep their request counters (http/metrics.hpp).
@@ -394,8 +394,9 @@ ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
   next->generation = (state_ ? state_->generation : 0) + (report.changed ? 1 : 0);
   const auto build_start = std::chrono::steady_clock::now();
   next->routes = (state_ && !routes_changed) ? state_->routes : build_table();
-  phases.build = micros(std::chrono::steady_clock::now() - build_start);
   next->config = load.config;
+  const bool docs_changed = http::describe_api(*next, state_.get());
+  phases.build = micros(std::chrono::steady_clock::now() - build_start);
   next->services_dir = services_dir_;
   next->services = statuses();
   next->config_error = load.error;
@@ -407,7 +408,7 @@ ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
   report.duration = micros(std::chrono::steady_clock::now() - started);
   next->last_reload = std::move(report);
 
-  const bool published_change = !state_ || next->last_reload.changed ||
+  const bool published_change = !state_ || next->last_reload.changed || docs_changed ||
                                 next->services != state_->services ||
                                 next->config_error != state_->config_error ||
                                 next->restart_required != state_->restart_required ||

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <initializer_list>
 #include <unordered_set>
 
@@ -9,6 +10,8 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include "services/request_schema.hpp"
 
 namespace aitools::config {
 
@@ -39,14 +42,18 @@ std::string join(const Strings& items) {
   return out;
 }
 
+std::string compact_json(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
 // What a message says was found instead: `7`, `"abc"`, `an object`.
 std::string describe(const Value& value) {
   if (value.IsObject()) return "an object";
   if (value.IsArray()) return "an array";
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
-  std::string text(buffer.GetString(), buffer.GetSize());
+  std::string text = compact_json(value);
   constexpr size_t kMaxShown = 60;
   if (text.size() > kMaxShown) text = text.substr(0, kMaxShown - 3) + "...";
   return text;
@@ -216,13 +223,73 @@ bool parse_methods(const Value& value, const std::string& path, http::MethodSet&
   return true;
 }
 
+// `request`: an object of JSON Schemas; compile_manifest checks the schemas themselves.
+bool parse_request(const Value& route, const std::string& path, RouteSpec& out,
+                   std::string& error) {
+  const Value* request = find_member(route, "request");
+  if (!request) return true;
+  const std::string request_path = field_path(path, "request");
+  if (!request->IsObject()) {
+    error = at(request_path, expected("an object of JSON Schemas", request));
+    return false;
+  }
+  if (!check_fields(*request, request_path, {"query", "headers", "body"}, error)) return false;
+  for (const auto& part : request->GetObject()) {
+    if (!part.value.IsObject()) {
+      error = at(field_path(request_path, as_view(part.name)),
+                 expected("a JSON Schema object", &part.value));
+      return false;
+    }
+  }
+  out.request = request;
+  return true;
+}
+
+bool parse_text(const Value& route, const std::string& path, const char* field, std::string& out,
+                std::string& error) {
+  const Value* text = find_member(route, field);
+  if (!text) return true;
+  if (!text->IsString()) {
+    error = at(field_path(path, field), expected("a string", text));
+    return false;
+  }
+  out = as_view(*text);
+  return true;
+}
+
+// `summary`, `description` and `tags`: what the OpenAPI document says about the route.
+bool parse_doc(const Value& route, const std::string& path, RouteSpec& out, std::string& error) {
+  if (!parse_text(route, path, "summary", out.summary, error) ||
+      !parse_text(route, path, "description", out.description, error))
+    return false;
+  const Value* tags = find_member(route, "tags");
+  if (!tags) return true;
+  const std::string tags_path = field_path(path, "tags");
+  if (!tags->IsArray()) {
+    error = at(tags_path, expected("an array of strings", tags));
+    return false;
+  }
+  for (rapidjson::SizeType i = 0; i < tags->Size(); ++i) {
+    if (!(*tags)[i].IsString()) {
+      error = at(index_path(tags_path, i), expected("a string", &(*tags)[i]));
+      return false;
+    }
+    out.tags.emplace_back(as_view((*tags)[i]));
+  }
+  return true;
+}
+
 bool parse_route(const Value& route, const std::string& path, const std::string& prefix,
                  RouteSpec& out, std::string& error) {
   if (!route.IsObject()) {
     error = at(path, expected("a route object", &route));
     return false;
   }
-  if (!check_fields(route, path, {"method", "path", "kind", "options"}, error)) return false;
+  if (!check_fields(route, path,
+                    {"method", "path", "kind", "options", "request", "summary", "description",
+                     "tags"},
+                    error))
+    return false;
 
   std::string method_path = field_path(path, "method");
   const Value* method = find_member(route, "method");
@@ -260,7 +327,7 @@ bool parse_route(const Value& route, const std::string& path, const std::string&
     error = at(field_path(path, "options"), expected("an object", out.options));
     return false;
   }
-  return true;
+  return parse_request(route, path, out, error) && parse_doc(route, path, out, error);
 }
 
 // Two routes of the same shape answer the same paths, so they must not share a method.
@@ -326,16 +393,71 @@ std::string options_error(const std::string& options_path, const std::string& ki
   return options_path + (joins_directly ? "" : ".") + kind_error;
 }
 
-uint64_t route_fingerprint(const std::string& kind, const Value* options) {
+uint64_t route_fingerprint(const RouteSpec& route, const Value* options) {
   rapidjson::StringBuffer buffer;
-  buffer.Put('"');
-  for (char c : kind) buffer.Put(c);
-  buffer.Put('"');
-  if (options) {
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-    options->Accept(writer);
-  }
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  const auto string = [&writer](std::string_view text) {
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  writer.StartArray();
+  string(route.kind);
+  options ? options->Accept(writer) : writer.Null();
+  route.request ? route.request->Accept(writer) : writer.Null();
+  string(route.summary);
+  string(route.description);
+  writer.StartArray();
+  for (const std::string& tag : route.tags) string(tag);
+  writer.EndArray();
+  writer.EndArray();
   return std::hash<std::string_view>{}(std::string_view(buffer.GetString(), buffer.GetSize()));
+}
+
+// The route's request schemas, part by part from its `request` block, else from the kind's
+// own contract; each schema's text goes into `doc`.
+bool compile_request(const RouteSpec& route, const services::ServiceKind& kind,
+                     const std::string& path, services::RequestSchemas& schemas,
+                     http::RouteDoc& doc, std::string& error) {
+  rapidjson::Document defaults;
+  if (const std::string_view text = kind.default_request(); !text.empty()) {
+    defaults.Parse(text.data(), text.size());
+    if (defaults.HasParseError() || !defaults.IsObject()) {  // a bug in the kind
+      error = path + ".kind: the request contract of kind \"" + route.kind +
+              "\" is not a JSON object";
+      return false;
+    }
+  }
+  struct Part {
+    const char* name;
+    services::RequestPart part;
+    services::RequestSchemaPtr& compiled;
+    std::string& text;
+  };
+  const Part parts[] = {{"query", services::RequestPart::query, schemas.query, doc.query_schema},
+                        {"headers", services::RequestPart::headers, schemas.headers,
+                         doc.headers_schema},
+                        {"body", services::RequestPart::body, schemas.body, doc.body_schema}};
+  for (const Part& part : parts) {
+    const Value* schema = route.request ? find_member(*route.request, part.name) : nullptr;
+    std::string where = path + ".request." + part.name;
+    if (!schema && defaults.IsObject()) {
+      schema = find_member(defaults, part.name);
+      where = path + ".kind: the request contract of kind \"" + route.kind + "\": " + part.name;
+    }
+    if (!schema) continue;
+    std::string schema_error;
+    part.compiled = services::compile_request_schema(part.part, *schema, schema_error);
+    if (!part.compiled) {
+      error = where + ": " + schema_error;
+      return false;
+    }
+    part.text = compact_json(*schema);
+  }
+  return true;
+}
+
+bool documents_anything(const http::RouteDoc& doc) {
+  return !doc.summary.empty() || !doc.description.empty() || !doc.tags.empty() ||
+         !doc.query_schema.empty() || !doc.headers_schema.empty() || !doc.body_schema.empty();
 }
 
 }  // namespace
@@ -430,6 +552,7 @@ bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
   CompiledService service;
   service.name = manifest.name;
   service.enabled = manifest.enabled;
+  const std::string base_dir = std::filesystem::path(config.path).parent_path().string();
   if (manifest.enabled) {
     for (size_t i = 0; i < manifest.routes.size(); ++i) {
       const RouteSpec& route = manifest.routes[i];
@@ -455,13 +578,22 @@ bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
       }
       std::string kind_error;
       services::RouteHandlerPtr handler =
-          kind->compile(options, {route.pattern.text(), route.pattern.param_names()}, kind_error);
+          kind->compile(options, {route.pattern.text(), route.pattern.param_names(), base_dir}, kind_error);
       if (!handler) {
         error = options_error(options_path, kind_error);
         return false;
       }
+
+      http::RouteDoc doc{route.summary, route.description, route.tags, {}, {}, {}};
+      services::RequestSchemas schemas;
+      if (!compile_request(route, *kind, path, schemas, doc, error)) return false;
+      // Routes without schemas keep their handler as it is: nothing to pay per request.
+      if (!schemas.empty()) handler = services::validate_requests(std::move(handler), schemas);
+      http::RouteDocPtr documented;
+      if (documents_anything(doc))
+        documented = std::make_shared<const http::RouteDoc>(std::move(doc));
       service.routes.push_back({route.methods, route.pattern, route.kind, std::move(handler),
-                                route_fingerprint(route.kind, options)});
+                                std::move(documented), route_fingerprint(route, options)});
     }
   }
   out = std::move(service);

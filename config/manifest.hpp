@@ -4,7 +4,9 @@
 //   parse_manifest   JSON syntax (line, column) and the manifest schema (unknown fields are
 //                    errors), method names, path patterns, conflicts inside the file.
 //   compile_manifest ${KEY} rendering of options from a config snapshot, then each route's
-//                    kind validates its options and builds its handler.
+//                    kind validates its options and builds its handler; the route's request
+//                    schemas (its `request` block, else the kind's own) are compiled and put
+//                    in front of the handler (services/request_schema.hpp).
 // Both report the first error as "<json path>: <what was expected>", e.g.
 // "routes[1].method: expected a method name or an array of them, got 7".
 #include <map>
@@ -18,6 +20,7 @@
 
 #include "config/settings.hpp"
 #include "http/method.hpp"
+#include "http/route_doc.hpp"
 #include "http/router.hpp"
 #include "services/catalog.hpp"
 
@@ -28,6 +31,13 @@ struct RouteSpec {
   http::PathPattern pattern;  // prefix + path
   std::string kind;
   const rapidjson::Value* options = nullptr;  // into Manifest::document; null when absent
+  // {"query", "headers", "body"}: JSON Schemas, each optional and never ${KEY}-rendered; into
+  // Manifest::document; null when absent.
+  const rapidjson::Value* request = nullptr;
+  // For the OpenAPI document.
+  std::string summary;
+  std::string description;
+  std::vector<std::string> tags;
 };
 
 struct Manifest {
@@ -47,7 +57,10 @@ struct CompiledRoute {
   http::PathPattern pattern;
   std::string kind;
   services::RouteHandlerPtr handler;
-  uint64_t fingerprint = 0;  // hash of the kind and its rendered options: what a diff compares
+  http::RouteDocPtr doc;  // null when the route documents nothing
+  // Hash of the kind, its rendered options, the request block and the documentation: what a
+  // diff compares.
+  uint64_t fingerprint = 0;
 };
 
 struct CompiledService {
@@ -60,8 +73,8 @@ struct CompiledService {
 };
 
 // Renders ${KEY} (from config.lookup) in every string value of each route's options and
-// compiles the routes with their kinds. A disabled manifest compiles to no routes and
-// needs no kind lookups.
+// compiles the routes with their kinds and request schemas. A disabled manifest compiles to
+// no routes and needs no kind lookups.
 bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
                       const services::Catalog& catalog, CompiledService& out, std::string& error);
 

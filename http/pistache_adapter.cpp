@@ -8,6 +8,8 @@
 
 #include <pistache/peer.h>
 
+#include "http/router.hpp"
+
 namespace aitools::http {
 
 namespace PH = Pistache::Http;
@@ -77,9 +79,19 @@ void add_header(PH::ResponseWriter& writer, std::string name, std::string value)
 PistacheRequest::PistacheRequest(const PH::Request& request)
     : request_(request), method_(PH::methodString(request.method())) {}
 
+// Pistache keeps the parameters as written; decoded here as a form would be ('+' is a space),
+// as FastAPI does.
 HeaderList PistacheRequest::query() const {
   const auto& q = request_.query();
-  return HeaderList(q.parameters_begin(), q.parameters_end());
+  HeaderList out;
+  for (auto param = q.parameters_begin(); param != q.parameters_end(); ++param) {
+    auto decode = [](std::string text) {
+      std::replace(text.begin(), text.end(), '+', ' ');
+      return percent_decode(text);
+    };
+    out.emplace_back(decode(param->first), decode(param->second));
+  }
+  return out;
 }
 
 // Pistache's parser keeps every request header in its raw list (known ones also typed).

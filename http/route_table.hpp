@@ -10,6 +10,7 @@
 
 #include "http/method.hpp"
 #include "http/metrics.hpp"
+#include "http/route_doc.hpp"
 #include "http/router.hpp"
 #include "services/service_kind.hpp"
 
@@ -22,6 +23,7 @@ struct RouteEntry {
   PathPattern pattern;
   std::vector<std::string> param_names;
   services::RouteHandlerPtr handler;
+  RouteDocPtr doc{};  // null when the route documents nothing
   // Requests answered, per method this route serves (as declared, plus HEAD where the router
   // serves HEAD from its GET); null for every other method. Set by RouteTable::build.
   std::array<std::shared_ptr<StatusCounters>, kMethodCount> counters{};

@@ -30,6 +30,9 @@ using RouteHandlerPtr = std::shared_ptr<const RouteHandler>;
 struct RouteInfo {
   std::string path;                      // full pattern, e.g. "/v1/hello/{name}"
   std::vector<std::string> param_names;  // placeholders available: "name", "rest" for {rest*}
+  // The env file's directory: relative paths in options are taken from here, as SERVICES_DIR
+  // is, so a config works wherever the server is started.
+  std::string base_dir{};
 };
 
 class ServiceKind {
@@ -41,6 +44,11 @@ class ServiceKind {
   // the path relative to the options object, e.g. "status: expected an integer 100-599".
   virtual RouteHandlerPtr compile(const rapidjson::Value* options, const RouteInfo& route,
                                   std::string& error) const = 0;
+  // The kind's own request contract, as JSON text {"query": <JSON Schema>, "headers": ...,
+  // "body": ...} (each part optional; empty: none). A route's `request` block replaces it
+  // part by part. Requests that fail it are answered 422 before the handler runs
+  // (services/request_schema.hpp).
+  virtual std::string_view default_request() const { return {}; }
 };
 
 }  // namespace aitools::services

@@ -186,7 +186,8 @@ BOOST_AUTO_TEST_CASE(route_must_be_an_object) {
 
 BOOST_AUTO_TEST_CASE(unknown_route_field) {
   BOOST_TEST(parse_error(one_route(R"("method": "GET", "path": "/", "kind": "k", "handler": 1)")) ==
-             "routes[0]: unknown field \"handler\"; expected one of method, path, kind, options");
+             "routes[0]: unknown field \"handler\"; expected one of method, path, kind, options, "
+             "request, summary, description, tags");
 }
 
 BOOST_AUTO_TEST_CASE(bad_method_type) {
@@ -305,6 +306,42 @@ BOOST_AUTO_TEST_CASE(fields_are_read) {
   BOOST_TEST(to_json(*manifest.routes[0].options) == R"({"a":1})");
 }
 
+BOOST_AUTO_TEST_CASE(request_and_doc_fields_are_read) {
+  Manifest manifest = parse(one_route(R"("method": "POST", "path": "/t", "kind": "k",
+      "request": {"body": {"type": "object", "title": "${NOT_RENDERED}"}, "query": {}},
+      "summary": "Try it", "description": "Longer text", "tags": ["tools", "test"])"));
+  const config::RouteSpec& route = manifest.routes[0];
+  BOOST_REQUIRE(route.request != nullptr);
+  BOOST_TEST(to_json(*route.request) ==
+             R"({"body":{"type":"object","title":"${NOT_RENDERED}"},"query":{}})");
+  BOOST_TEST(route.summary == "Try it");
+  BOOST_TEST(route.description == "Longer text");
+  BOOST_TEST(route.tags == (std::vector<std::string>{"tools", "test"}));
+  const config::RouteSpec& plain = parse(one_route(R"("method": "GET", "path": "/", "kind": "k")"))
+                                       .routes[0];
+  BOOST_TEST(plain.request == nullptr);
+  BOOST_TEST(plain.summary.empty());
+  BOOST_TEST(plain.tags.empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_request_and_doc_fields) {
+  const std::string route = R"("method": "GET", "path": "/", "kind": "k", )";
+  BOOST_TEST(parse_error(one_route(route + R"("request": [])")) ==
+             "routes[0].request: expected an object of JSON Schemas, got an array");
+  BOOST_TEST(parse_error(one_route(route + R"("request": {"cookies": {}})")) ==
+             "routes[0].request: unknown field \"cookies\"; expected one of query, headers, body");
+  BOOST_TEST(parse_error(one_route(route + R"("request": {"body": "string"})")) ==
+             "routes[0].request.body: expected a JSON Schema object, got \"string\"");
+  BOOST_TEST(parse_error(one_route(route + R"("summary": 1)")) ==
+             "routes[0].summary: expected a string, got 1");
+  BOOST_TEST(parse_error(one_route(route + R"("description": null)")) ==
+             "routes[0].description: expected a string, got null");
+  BOOST_TEST(parse_error(one_route(route + R"("tags": "a")")) ==
+             "routes[0].tags: expected an array of strings, got \"a\"");
+  BOOST_TEST(parse_error(one_route(route + R"("tags": ["a", 2])")) ==
+             "routes[0].tags[1]: expected a string, got 2");
+}
+
 BOOST_AUTO_TEST_CASE(prefix_joining) {
   Manifest manifest = parse(R"({"prefix": "/v1", "routes": [
       {"method": "GET", "path": "/", "kind": "k"},
@@ -375,6 +412,97 @@ BOOST_FIXTURE_TEST_CASE(kind_errors_are_prefixed_with_the_route_path, CompileFix
       {"method": "GET", "path": "/b", "kind": "recording", "options": {"fail": true}}]})",
                       make_config({})));
   BOOST_TEST(error == "routes[1].options.status: expected an integer 100-599");
+}
+
+BOOST_FIXTURE_TEST_CASE(invalid_request_schema_is_a_compile_error, CompileFixture) {
+  BOOST_TEST(!compile(one_route(R"("method": "POST", "path": "/", "kind": "recording",
+      "request": {"body": {"type": "strin"}})"),
+                      make_config({})));
+  BOOST_TEST(error == "routes[0].request.body: invalid JSON Schema: anyOf at #/type");
+  BOOST_TEST(!compile(one_route(R"("method": "POST", "path": "/", "kind": "recording",
+      "request": {"query": {"type": "string"}})"),
+                      make_config({})));
+  BOOST_TEST(error == "routes[0].request.query: expected an object schema (\"type\": \"object\" "
+                      "with \"properties\"): query parameters are named values");
+  BOOST_TEST(!compile(one_route(R"("method": "POST", "path": "/", "kind": "recording",
+      "request": {"headers": {"properties": {"a": {"$ref": "http://x/y.json"}}}})"),
+                      make_config({})));
+  BOOST_TEST(error == "routes[0].request.headers: remote $ref \"http://x/y.json\" at "
+                      "#/properties/a is not supported; expected a local reference \"#/...\"");
+}
+
+BOOST_FIXTURE_TEST_CASE(route_doc_and_fingerprint, CompileFixture) {
+  const auto route = [](const std::string& extra) {
+    return one_route(R"("method": "POST", "path": "/", "kind": "recording")" + extra);
+  };
+  BOOST_REQUIRE(compile(route(""), make_config({})));
+  BOOST_TEST(service.routes[0].doc == nullptr);
+  const uint64_t plain = service.routes[0].fingerprint;
+
+  BOOST_REQUIRE_MESSAGE(compile(route(R"(, "summary": "S", "description": "D", "tags": ["t"],
+      "request": {"query": {"properties": {"q": {"type": "integer"}}},
+                  "body": {"type": "object", "required": ["a"]}})"),
+                                make_config({})),
+                        error);
+  const http::RouteDocPtr doc = service.routes[0].doc;
+  BOOST_REQUIRE(doc != nullptr);
+  BOOST_TEST(doc->summary == "S");
+  BOOST_TEST(doc->description == "D");
+  BOOST_TEST(doc->tags == (std::vector<std::string>{"t"}));
+  BOOST_TEST(doc->query_schema == R"({"properties":{"q":{"type":"integer"}}})");
+  BOOST_TEST(doc->headers_schema.empty());
+  BOOST_TEST(doc->body_schema == R"({"type":"object","required":["a"]})");
+  const uint64_t documented = service.routes[0].fingerprint;
+  BOOST_TEST(documented != plain);
+
+  // A schema edit alone changes the route.
+  BOOST_REQUIRE(compile(route(R"(, "summary": "S", "description": "D", "tags": ["t"],
+      "request": {"query": {"properties": {"q": {"type": "integer"}}},
+                  "body": {"type": "object", "required": ["b"]}})"),
+                        make_config({})));
+  BOOST_TEST(service.routes[0].fingerprint != documented);
+  BOOST_REQUIRE(compile(route(R"(, "tags": ["other"])"), make_config({})));
+  BOOST_TEST(service.routes[0].doc->tags == (std::vector<std::string>{"other"}));
+  BOOST_TEST(service.routes[0].fingerprint != plain);
+}
+
+BOOST_AUTO_TEST_CASE(kind_request_contract_fills_the_parts_a_route_does_not_give) {
+  struct NoRequest final : http::Request {
+    std::string_view method() const override { return "POST"; }
+    std::string_view path() const override { return "/d"; }
+    http::HeaderList query() const override { return {}; }
+    http::HeaderList headers() const override { return {{"test", "h"}}; }
+    std::optional<std::string> header(std::string_view) const override { return "h"; }
+    std::string_view body() const override { return R"({"test": "b"})"; }
+  } request;
+  CompiledService service;
+  std::string error;
+  // dial_test's own contract requires query `test`; this route replaces only the query part.
+  BOOST_REQUIRE_MESSAGE(config::compile_manifest(parse(R"({"routes": [
+      {"method": "POST", "path": "/d", "kind": "dial_test"},
+      {"method": "POST", "path": "/e", "kind": "dial_test",
+       "request": {"query": {"type": "object"}}}]})"),
+                                                 make_config({}), services::Catalog::builtin(),
+                                                 service, error),
+                        error);
+  BOOST_REQUIRE(service.routes.size() == 2u);
+  const http::Response strict = aitools::test::call(*service.routes[0].handler, request);
+  BOOST_TEST(strict.status == 422);
+  BOOST_TEST(strict.body == R"({"detail":[{"type":"missing","loc":["query","test"],)"
+                            R"("msg":"Field required","input":null}]})");
+  const http::Response relaxed = aitools::test::call(*service.routes[1].handler, request);
+  BOOST_TEST(relaxed.status == 200);
+  BOOST_TEST(relaxed.body == R"(["message","Dial test service"])");
+  BOOST_REQUIRE(service.routes[1].doc != nullptr);
+  BOOST_TEST(service.routes[1].doc->query_schema == R"({"type":"object"})");
+  BOOST_TEST(service.routes[1].doc->body_schema ==
+             R"({"type":"object","properties":{"test":{"type":"string"}},"required":["test"]})");
+
+  BOOST_TEST(!config::compile_manifest(parse(one_route(R"("method": "POST", "path": "/",
+      "kind": "dial_test", "options": {"x": 1})")),
+                                       make_config({}), services::Catalog::builtin(), service,
+                                       error));
+  BOOST_TEST(error == "routes[0].options.x: unknown option; expected no options");
 }
 
 BOOST_AUTO_TEST_CASE(compile_with_builtin_kinds) {
