@@ -8,9 +8,20 @@
 
 #include "actors/echo_service.hpp"
 #include "services/actor_kind.hpp"
+#include "services/proxy_kind.hpp"
+#include "services/tool_kinds.hpp"
 #include "util/log.hpp"
 
 namespace aitools {
+
+services::Catalog server_catalog(const ServerHandles& handles) {
+  services::Catalog catalog = services::Catalog::builtin();
+  catalog.add(services::make_actor_kind("actor_echo", handles.echo_service, handles.service_caller));
+  catalog.add(services::make_proxy_kind(handles.upstream));
+  catalog.add(services::make_translation_kind(handles.upstream));
+  catalog.add(services::make_image_generate_kind(handles.upstream));
+  return catalog;
+}
 
 namespace {
 
@@ -62,8 +73,8 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   h.metrics = std::make_shared<http::Metrics>();
   h.service_caller = spawn_service_caller(system);
   h.echo_service = spawn_echo_service(system);
-  services::Catalog catalog = services::Catalog::builtin();
-  catalog.add(services::make_actor_kind("actor_echo", h.echo_service, h.service_caller));
+  h.upstream = spawn_upstream(system);
+  services::Catalog catalog = server_catalog(h);
 
   h.config = spawn_config_actor(system, config);
   log::info("startup", {{"step", "config"}, {"file", config->path}});
@@ -169,6 +180,8 @@ void Server::stop() {
     ask(system_, h.front, cut_off, error, drain_atom::value);
     log::info("drained", {{"cut_off", std::to_string(cut_off)}});
   }
+  // Before the front: upstream calls cut off by the drain are answered while it can write.
+  stop_actor(system_, h.upstream);
   if (h.remote_admin) system_.middleman().unpublish(h.remote_admin, caf_admin_port_);
   stop_actor(system_, h.remote_admin);
   stop_actor(system_, h.admin);

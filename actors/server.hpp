@@ -3,8 +3,9 @@
 //   start: service actors -> config -> registry (first load; quarantined files do not stop startup)
 //          -> HTTP front (bound) -> watcher -> admin listener
 //   stop:  /readyz 503 -> drain the front (new requests 503, in-flight requests finish,
-//          at most SHUTDOWN_GRACE_MS) -> admin, watcher, front, registry, config, service
-//          actors.
+//          at most SHUTDOWN_GRACE_MS) -> upstream client (calls still waiting answer 502
+//          while the front can write them) -> admin, watcher, front, registry, config,
+//          service actors.
 // It lives inside a caller's caf::actor_system and installs no signal handlers.
 #include <cstdint>
 #include <map>
@@ -20,8 +21,10 @@
 #include "actors/registry.hpp"
 #include "actors/remote_admin.hpp"
 #include "actors/service_caller.hpp"
+#include "actors/upstream.hpp"
 #include "actors/watcher.hpp"
 #include "http/metrics.hpp"
+#include "services/catalog.hpp"
 
 namespace aitools {
 
@@ -34,6 +37,7 @@ struct EmbedderKind {
 struct ServerHandles {
   service_caller_actor service_caller;  // asks service actors for HTTP threads
   service_actor echo_service;           // serves the built-in `actor_echo` kind
+  upstream_actor upstream;              // outgoing HTTP(S) of the `proxy` kind and the tools
   config_actor config;
   registry_actor registry;
   http_front_actor front;
@@ -42,6 +46,10 @@ struct ServerHandles {
   remote_admin_actor remote_admin;  // invalid when CAF_ADMIN_PORT=0
   std::shared_ptr<http::Metrics> metrics;  // counted by the front and registry, shown by admin
 };
+
+// The built-in kinds plus those served through the server's actors. With default handles the
+// latter are bound to no actor, which is enough to compile routes (aitools-server --check).
+services::Catalog server_catalog(const ServerHandles& handles);
 
 class Server {
  public:
