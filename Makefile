@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CONFIG ?= etc/aitools.env
 
-.PHONY: deps configure build run test test-asan bench check clean
+.PHONY: deps configure build run test test-asan test-browser bench check clean
 
 deps:
 	@scripts/install-deps.sh
@@ -35,6 +35,10 @@ test-asan: deps
 	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/test/ubsan.supp \
 	  ctest --output-on-failure -j $(JOBS)
+
+# /docs in headless Chromium: a route added by a manifest edit shows up (docs/openapi.md).
+test-browser:
+	scripts/test-browser.sh $(BUILD_DIR)
 
 # Side-by-side benchmarks (bench/README.md): BENCH=quick|full|smoke.
 BENCH ?= quick

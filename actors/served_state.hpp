@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/settings.hpp"
+#include "http/api_docs.hpp"
 #include "http/route_table.hpp"
 
 namespace aitools {
@@ -75,6 +76,9 @@ struct RollbackInfo {
 struct ServedState {
   uint64_t generation = 0;
   http::RouteTablePtr routes;
+  // GET /openapi.json's document of `routes`, and /docs's files; null while DOCS_ENABLE is false.
+  std::shared_ptr<const std::string> openapi;
+  http::DocsAssetsPtr docs;
   config::ConfigSnapshotPtr config;  // the config in force
   std::string services_dir;
   std::vector<ServiceStatus> services;  // sorted by name

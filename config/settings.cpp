@@ -176,6 +176,12 @@ const std::vector<KeySpec>& key_specs() {
                parse_log_level, [](LogLevel level) { return to_string(level); }),
       make_key("SERVICES_DIR", true, &Settings::services_dir, "any string", parse_any,
                render_as_is),
+      make_key("DOCS_ENABLE", false, &Settings::docs_enable, "true, false, 1, 0, yes or no",
+               parse_bool, [](bool value) { return value ? "true" : "false"; }),
+      make_key("OPENAPI_TITLE", false, &Settings::openapi_title, "any string", parse_any,
+               render_as_is),
+      make_key("DOCS_UI_DIR", false, &Settings::docs_ui_dir, "any string", parse_any,
+               render_as_is),
   };
   return specs;
 }
@@ -341,13 +347,27 @@ Settings pin_restart_keys(Settings candidate, const Settings& running) {
   return candidate;
 }
 
-std::string resolve_services_dir(const ConfigSnapshot& config) {
-  namespace fs = std::filesystem;
-  fs::path base = fs::path(config.path).parent_path();
+namespace {
+
+// `path` as is when absolute, else relative to the env file's directory.
+std::string beside_env_file(const ConfigSnapshot& config, const std::filesystem::path& path) {
+  std::filesystem::path base = std::filesystem::path(config.path).parent_path();
   if (base.empty()) base = ".";
+  return (path.is_absolute() ? path : base / path).lexically_normal().string();
+}
+
+}  // namespace
+
+std::string resolve_services_dir(const ConfigSnapshot& config) {
   const std::string& configured = config.settings.services_dir;
-  const fs::path services = configured.empty() ? fs::path("services") : fs::path(configured);
-  return (services.is_absolute() ? services : base / services).lexically_normal().string();
+  return beside_env_file(config, configured.empty() ? "services" : configured);
+}
+
+std::vector<std::string> resolve_docs_ui_dirs(const ConfigSnapshot& config) {
+  const std::string& configured = config.settings.docs_ui_dir;
+  if (!configured.empty()) return {beside_env_file(config, configured)};
+  return {beside_env_file(config, "swagger-ui"),
+          beside_env_file(config, "../web/node_modules/swagger-ui-dist")};
 }
 
 }  // namespace aitools::config

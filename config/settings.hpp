@@ -37,6 +37,10 @@ struct Settings {
   size_t history_size = 20;  // applied states kept for /admin/history and rollback
   LogLevel log_level = LogLevel::info;
   std::string services_dir;  // absolute or relative to the env file's directory; "" = <env dir>/services
+  // GET /openapi.json and /docs on the main listener (docs/openapi.md).
+  bool docs_enable = true;
+  std::string openapi_title = "aitools";
+  std::string docs_ui_dir;  // swagger-ui-dist's files; like services_dir; "" = see resolve_docs_ui_dirs
 
   bool operator==(const Settings& other) const;
   bool operator!=(const Settings& other) const { return !(*this == other); }
@@ -98,5 +102,10 @@ Settings pin_restart_keys(Settings candidate, const Settings& running);
 
 // The services directory the settings point at, resolved against the env file's directory.
 std::string resolve_services_dir(const ConfigSnapshot& config);
+
+// Where to look for Swagger UI's files, in order: DOCS_UI_DIR resolved like SERVICES_DIR, or
+// when it is empty <env dir>/swagger-ui (the installed layout: share/aitools/) and then
+// <env dir>/../web/node_modules/swagger-ui-dist (the source tree's etc/, after install-deps.sh).
+std::vector<std::string> resolve_docs_ui_dirs(const ConfigSnapshot& config);
 
 }  // namespace aitools::config

@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "http/api_docs.hpp"
 #include "util/log.hpp"
 
 namespace aitools::http {
@@ -140,8 +141,12 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
   const bool head = *method == Method::HEAD;
 
   const MatchResult match = state.routes->match(*method, request.resource(), param_values_);
-  if (match.status == MatchResult::Status::not_found)
+  if (match.status == MatchResult::Status::not_found) {
+    // Only now: a manifest route at the same path wins, and matched requests pay nothing.
+    if (auto docs = api_docs_response(state, *method, request.resource()))
+      return answer(writer, *docs, head, false, unmatched);
     return answer(writer, detail_response(404, "Not Found"), head, false, unmatched);
+  }
   if (match.status == MatchResult::Status::method_not_allowed) {
     auto response = detail_response(405, "Method Not Allowed");
     response.headers.emplace_back("Allow", match.allow.to_string());

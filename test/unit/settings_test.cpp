@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(known_keys_in_documentation_order) {
       "SERVICE_HOST",      "SERVICE_PORT",      "HTTP_THREADS",      "ADMIN_HOST",
       "ADMIN_PORT",        "ADMIN_TOKEN",       "CAF_ADMIN_HOST",    "CAF_ADMIN_PORT",
       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS", "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES",
-      "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR"};
+      "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR",
+      "DOCS_ENABLE", "OPENAPI_TITLE", "DOCS_UI_DIR"};
   BOOST_TEST(known_keys() == expected, boost::test_tools::per_element());
 }
 
@@ -495,6 +496,9 @@ const std::pair<const char*, std::function<void(Settings&)>> kFieldChanges[] = {
     {"HISTORY_SIZE", [](Settings& s) { s.history_size = 1; }},
     {"LOG_LEVEL", [](Settings& s) { s.log_level = LogLevel::error; }},
     {"SERVICES_DIR", [](Settings& s) { s.services_dir = "/srv"; }},
+    {"DOCS_ENABLE", [](Settings& s) { s.docs_enable = false; }},
+    {"OPENAPI_TITLE", [](Settings& s) { s.openapi_title = "x"; }},
+    {"DOCS_UI_DIR", [](Settings& s) { s.docs_ui_dir = "/ui"; }},
 };
 }  // namespace
 
