@@ -111,7 +111,8 @@ int check(const aitools::config::ConfigSnapshotPtr& config) {
     std::printf("error  %s\n", error.c_str());
     return 1;
   }
-  ServiceSet services(services::Catalog::builtin(), dir);
+  const services::Catalog catalog = server_catalog({});
+  ServiceSet services(catalog, dir);
   const auto state =
       services.apply({config, std::nullopt, {}}, files, Trigger::startup, std::chrono::steady_clock::now())
           .state;
