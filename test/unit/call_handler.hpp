@@ -1,6 +1,9 @@
 #pragma once
-// Runs a route handler the way the HTTP front does and returns its answer: at once for
+// Calling route handlers in unit tests: FakeRequest, a request made of plain fields, and
+// call(), which runs a handler the way the HTTP front does and returns its answer: at once for
 // handlers that answer synchronously, or once the Completion is completed (at most 5 s).
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -8,6 +11,29 @@
 #include "services/service_kind.hpp"
 
 namespace aitools::test {
+
+// A request with plain fields; header() is case-insensitive like the real adapter.
+struct FakeRequest final : http::Request {
+  std::string method_name = "GET";
+  std::string target = "/";
+  http::HeaderList query_list;
+  http::HeaderList header_list;
+  std::string content;
+
+  std::string_view method() const override { return method_name; }
+  std::string_view path() const override { return target; }
+  http::HeaderList query() const override { return query_list; }
+  http::HeaderList headers() const override { return header_list; }
+  std::optional<std::string> header(std::string_view name) const override {
+    for (const auto& [key, value] : header_list)
+      if (std::equal(
+              key.begin(), key.end(), name.begin(), name.end(),
+              [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); }))
+        return value;
+    return std::nullopt;
+  }
+  std::string_view body() const override { return content; }
+};
 
 class WaitingDeferral final : public http::Deferral {
  public:

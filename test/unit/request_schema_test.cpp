@@ -23,25 +23,7 @@ using aitools::services::RouteHandlerPtr;
 
 namespace {
 
-struct FakeRequest final : http::Request {
-  http::HeaderList query_list;
-  http::HeaderList header_list;
-  std::string content;
-
-  std::string_view method() const override { return "POST"; }
-  std::string_view path() const override { return "/"; }
-  http::HeaderList query() const override { return query_list; }
-  http::HeaderList headers() const override { return header_list; }
-  std::optional<std::string> header(std::string_view name) const override {
-    for (const auto& [key, value] : header_list)
-      if (std::equal(
-              key.begin(), key.end(), name.begin(), name.end(),
-              [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); }))
-        return value;
-    return std::nullopt;
-  }
-  std::string_view body() const override { return content; }
-};
+using aitools::test::FakeRequest;
 
 class InnerHandler final : public RouteHandler {
  public:

@@ -15,31 +15,9 @@ namespace http = aitools::http;
 using aitools::services::Catalog;
 using aitools::services::RouteHandlerPtr;
 using aitools::services::ServiceKind;
+using aitools::test::FakeRequest;
 
 namespace {
-
-// A request with plain fields; header() is case-insensitive like the real adapter.
-struct FakeRequest final : http::Request {
-  std::string method_name = "GET";
-  std::string target = "/";
-  http::HeaderList query_list;
-  http::HeaderList header_list;
-  std::string content;
-
-  std::string_view method() const override { return method_name; }
-  std::string_view path() const override { return target; }
-  http::HeaderList query() const override { return query_list; }
-  http::HeaderList headers() const override { return header_list; }
-  std::optional<std::string> header(std::string_view name) const override {
-    for (const auto& [key, value] : header_list)
-      if (std::equal(
-              key.begin(), key.end(), name.begin(), name.end(),
-              [](unsigned char a, unsigned char b) { return std::tolower(a) == std::tolower(b); }))
-        return value;
-    return std::nullopt;
-  }
-  std::string_view body() const override { return content; }
-};
 
 // Compiles `options` (JSON text, or null for none) with a builtin kind for `pattern`.
 // The options document dies before the handler is used, as in the real server.
