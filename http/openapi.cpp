@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "util/utf8.hpp"
+
 namespace aitools::http {
 
 namespace {
@@ -22,35 +24,13 @@ constexpr std::string_view kValidationSchemas =
     R"({"type":"integer"}]}},"msg":{"title":"Message","type":"string"},"type":{"title":"Error Type",)"
     R"("type":"string"}}}})";
 
-// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or 0.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  const auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = at(i);
-  if (lead < 0x80) return 1;
-  size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // bounds of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-  else if (lead == 0xE0) length = 3, low = 0xA0;
-  else if (lead == 0xED) length = 3, high = 0x9F;
-  else if (lead >= 0xE1 && lead <= 0xEF) length = 3;
-  else if (lead == 0xF0) length = 4, low = 0x90;
-  else if (lead == 0xF4) length = 4, high = 0x8F;
-  else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
-  else return 0;
-  if (i + length > s.size() || at(i + 1) < low || at(i + 1) > high) return 0;
-  for (size_t k = 2; k < length; ++k)
-    if ((at(i + k) & 0xC0) != 0x80) return 0;
-  return length;
-}
-
 // `s` with every byte that is not part of well-formed UTF-8 replaced: by U+FFFD in text, by
 // its percent-escape in a path (what a client sends to reach it).
 std::string repair_utf8(std::string_view s, bool percent) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    if (const size_t length = utf8_sequence(s, i)) {
+    if (const size_t length = utf8::sequence(s, i)) {
       out.append(s, i, length);
       i += length;
       continue;
@@ -67,16 +47,6 @@ std::string repair_utf8(std::string_view s, bool percent) {
   return out;
 }
 
-bool is_utf8(std::string_view s) {
-  size_t ascii = 0;  // the common case, checked without decoding
-  while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80) ++ascii;
-  for (size_t i = ascii; i < s.size();) {
-    const size_t length = utf8_sequence(s, i);
-    if (!length) return false;
-    i += length;
-  }
-  return true;
-}
 
 // A RapidJSON writer whose strings and keys are always valid UTF-8, usable as the handler of
 // Value::Accept (to embed a manifest's schema) and directly.
@@ -113,7 +83,7 @@ class JsonOut {
  private:
   using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
   bool text(std::string_view s, bool (Writer::*write)(const char*, rapidjson::SizeType, bool)) {
-    if (is_utf8(s)) return (writer_.*write)(s.data(), rapidjson::SizeType(s.size()), true);
+    if (utf8::is_valid(s)) return (writer_.*write)(s.data(), rapidjson::SizeType(s.size()), true);
     const std::string repaired = repair_utf8(s, false);
     return (writer_.*write)(repaired.data(), rapidjson::SizeType(repaired.size()), true);
   }

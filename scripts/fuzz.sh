@@ -23,7 +23,8 @@ declare -A sources=(
   [env_file]="config/env_file.cpp config/settings.cpp"
   [manifest]="config/manifest.cpp config/settings.cpp config/env_file.cpp http/router.cpp
               http/method.cpp http/request.cpp services/catalog.cpp services/static_kind.cpp
-              services/echo_kind.cpp"
+              services/echo_kind.cpp services/request_schema.cpp services/dial_test_kind.cpp
+              util/utf8.cpp"
   [router]="http/router.cpp http/method.cpp"
 )
 declare -A max_len=([env_file]=4096 [manifest]=8192 [router]=4096)

@@ -138,7 +138,9 @@ BOOST_AUTO_TEST_CASE(patterns_must_compile_with_rapidjson) {
   BOOST_TEST(compile_error(RequestPart::body, R"({"patternProperties": {"(": {}}})") ==
              "pattern \"(\" at #/patternProperties" + unsupported);
   // Each of these crashes RapidJSON 1.1 (an assertion, or a matcher that recurses forever).
-  for (const char* pattern : {"()a", "(a*)*", "(.?)^*", "a(^)b", "a||b", "(a|)", "*a", "(a|b)+"}) {
+  // An invalid UTF-8 byte ends the engine's view of "^(a\xff)+$" at an open '('.
+  for (const char* pattern :
+       {"()a", "(a*)*", "(.?)^*", "a(^)b", "a||b", "(a|)", "*a", "(a|b)+", "^(a\xff)+$"}) {
     const std::string schema = std::string(R"({"pattern": ")") + pattern + R"("})";
     BOOST_TEST(compile_error(RequestPart::body, schema.c_str()) ==
                "pattern \"" + std::string(pattern) + "\" at #" + unsupported);
