@@ -28,6 +28,10 @@ int status_for(int c, bool timed_out) {
   }
 }
 
+config::LogLevel answer_log_level(int status) {
+  return status < 400 ? config::LogLevel::debug : config::LogLevel::warn;
+}
+
 std::string new_sid() {
   // Seeded once per process: sids of two runs differ even though the counter restarts.
   static const uint32_t boot = [] {
@@ -59,8 +63,7 @@ Response envelope(int c, std::string_view message, std::string_view data_json,
   body += ",\"sid\":\"";
   append_json_escaped(body, sid);
   body += "\"}";
-  const auto level = c == code::success ? config::LogLevel::info : config::LogLevel::warn;
-  log::write(level, "tool_answer",
+  log::write(answer_log_level(response.status), "tool_answer",
              {{"sid", sid}, {"path", std::string(path)}, {"code", std::to_string(c)},
               {"status", std::to_string(response.status)}, {"message", std::string(message)}});
   return response;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/settings.hpp"
 #include "http/request.hpp"
 
 namespace aitools::http {
@@ -35,9 +36,13 @@ int status_for(int code, bool timed_out = false);
 // + a counter in hex. Thread-safe, lock-free.
 std::string new_sid();
 
+// The level a tool request's outcome is logged at: debug when it succeeded (no line per request
+// at info), warn when it failed, so a failed request can be found by its X-Sid.
+config::LogLevel answer_log_level(int status);
+
 // The envelope response: status_for(code), Content-Type application/json, header X-Sid: sid.
 // `data_json` is raw JSON text ("null" when empty). Logs one line (event tool_answer) with the
-// sid, path, code and status, so one request can be found in the logs.
+// sid, path, code and status at answer_log_level.
 Response envelope(int code, std::string_view message, std::string_view data_json,
                   const std::string& sid, std::string_view path, bool timed_out = false);
 
