@@ -55,6 +55,34 @@ bool read_string(const rapidjson::Value& options, std::string_view field, bool r
   return true;
 }
 
+bool read_header_object(const rapidjson::Value& headers, bool (*reserved)(std::string_view),
+                        std::string_view reserved_by, http::HeaderList& out, std::string& error) {
+  if (!headers.IsObject()) {
+    error = "headers: expected an object of header names to string values";
+    return false;
+  }
+  for (auto member = headers.MemberBegin(); member != headers.MemberEnd(); ++member) {
+    const std::string_view name = as_view(member->name);
+    const std::string where = "headers." + std::string(name);
+    if (!http::is_token(name)) {
+      error = where + ": expected a header name of letters, digits and !#$%&'*+-.^_`|~";
+      return false;
+    }
+    if (reserved(name)) {
+      error = where + ": set by " + std::string(reserved_by) + "; expected any other header";
+      return false;
+    }
+    constexpr std::string_view kForbidden("\r\n\0", 3);
+    if (!member->value.IsString() ||
+        as_view(member->value).find_first_of(kForbidden) != std::string_view::npos) {
+      error = where + ": expected a string without CR, LF or NUL";
+      return false;
+    }
+    out.emplace_back(name, as_view(member->value));
+  }
+  return true;
+}
+
 bool read_integer(const rapidjson::Value& options, std::string_view field, int64_t min,
                   int64_t max, int64_t& out, std::string& error) {
   const rapidjson::Value* value = find_member(options, field);

@@ -8,6 +8,8 @@
 
 #include <rapidjson/fwd.h>
 
+#include "http/request.hpp"
+
 namespace aitools::services::options {
 
 // Refuses the first member of `options` (an object) whose name is not in `known`.
@@ -17,6 +19,12 @@ bool only_known(const rapidjson::Value& options, const std::vector<std::string_v
 // A string member. Absent: an error when `required`, else `out` keeps its default.
 bool read_string(const rapidjson::Value& options, std::string_view field, bool required,
                  std::string& out, std::string& error);
+
+// The `headers` option: an object of header names to strings without CR, LF or NUL (they
+// would split or cut the header line), appended to `out` in order. A name that is no token,
+// or for which `reserved` is true, is refused as "set by <reserved_by>".
+bool read_header_object(const rapidjson::Value& headers, bool (*reserved)(std::string_view),
+                        std::string_view reserved_by, http::HeaderList& out, std::string& error);
 
 // An optional integer member in [min, max]; absent: `out` keeps its default.
 bool read_integer(const rapidjson::Value& options, std::string_view field, int64_t min,

@@ -202,7 +202,7 @@ http::Response relay(UpstreamResult result, const std::string& sid, const std::s
     }
   }
   response.headers.emplace_back("X-Sid", sid);
-  log::info("proxy_answer",
+  log::write(http::answer_log_level(result.status), "proxy_answer",
             {{"sid", sid}, {"path", path}, {"status", std::to_string(result.status)},
              {"upstream_ms", std::to_string(result.elapsed.count() / 1000)}});
   return response;
@@ -276,26 +276,6 @@ bool read_header_name(const Value& name, const std::string& where, std::string& 
   if (is_proxy_owned(out)) {
     error = where + ": set by the proxy; expected any other header";
     return false;
-  }
-  return true;
-}
-
-bool read_headers(const Value& headers, http::HeaderList& out, std::string& error) {
-  if (!headers.IsObject()) {
-    error = "headers: expected an object of header names to string values";
-    return false;
-  }
-  for (auto member = headers.MemberBegin(); member != headers.MemberEnd(); ++member) {
-    std::string name;
-    const std::string where = "headers." + std::string(as_view(member->name));
-    if (!read_header_name(member->name, where, name, error)) return false;
-    constexpr std::string_view kForbidden("\r\n\0", 3);  // would split or cut the header line
-    if (!member->value.IsString() ||
-        as_view(member->value).find_first_of(kForbidden) != std::string_view::npos) {
-      error = where + ": expected a string without CR, LF or NUL";
-      return false;
-    }
-    out.emplace_back(std::move(name), as_view(member->value));
   }
   return true;
 }
@@ -378,7 +358,8 @@ bool read_option(const std::string& field, const Value& value, const RouteInfo& 
     options.method = as_view(value);
     return true;
   }
-  if (field == "headers") return read_headers(value, options.headers, error);
+  if (field == "headers")
+    return options::read_header_object(value, is_proxy_owned, "the proxy", options.headers, error);
   if (field == "pass_headers") return read_pass_headers(value, options.pass_headers, error);
   if (field == "pass_query") {
     if (!value.IsBool()) {

@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "services/catalog.hpp"
+#include "services/kind_options.hpp"
 
 namespace aitools::services {
 
@@ -111,36 +112,23 @@ bool read_int(const Value& options, const char* field, int min, int max, int& ou
   return true;
 }
 
+// Framing and routing headers are the server's: a second copy would corrupt the response.
+bool server_owned(std::string_view name) {
+  for (std::string_view owned : {"content-length", "transfer-encoding", "connection",
+                                 "x-route-generation"})
+    if (http::iequals(name, owned)) return true;
+  return false;
+}
+
 // Adds the `headers` option to `response`; a Content-Type among them replaces the default.
 bool read_headers(const Value& headers, http::Response& response, std::string& error) {
-  if (!headers.IsObject()) {
-    error = "headers: expected an object of header names to string values";
-    return false;
-  }
-  for (auto member = headers.MemberBegin(); member != headers.MemberEnd(); ++member) {
-    std::string name(as_view(member->name));
-    if (!http::is_token(name)) {
-      error = "headers." + name + ": expected a header name of letters, digits and !#$%&'*+-.^_`|~";
-      return false;
-    }
-    // Framing and routing headers are the server's: a second copy would corrupt the response.
-    for (std::string_view owned : {"content-length", "transfer-encoding", "connection",
-                                   "x-route-generation"}) {
-      if (http::iequals(name, owned)) {
-        error = "headers." + name + ": set by the server; expected any other header";
-        return false;
-      }
-    }
-    const Value& value = member->value;
-    constexpr std::string_view kForbidden("\r\n\0", 3);  // would split or cut the header line
-    if (!value.IsString() || as_view(value).find_first_of(kForbidden) != std::string_view::npos) {
-      error = "headers." + name + ": expected a string without CR, LF or NUL";
-      return false;
-    }
+  http::HeaderList given;
+  if (!options::read_header_object(headers, server_owned, "the server", given, error)) return false;
+  for (auto& [name, value] : given) {
     if (http::iequals(name, "content-type"))
-      response.content_type = as_view(value);
+      response.content_type = std::move(value);
     else
-      response.headers.emplace_back(std::move(name), as_view(value));
+      response.headers.emplace_back(std::move(name), std::move(value));
   }
   return true;
 }
