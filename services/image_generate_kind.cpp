@@ -236,7 +236,8 @@ class ImageGenerateKind final : public ServiceKind {
   RouteHandlerPtr compile(const rapidjson::Value* options, const RouteInfo& route,
                           std::string& error) const override {
     XfyunEndpoint endpoint;
-    if (!read_endpoint(options, {"image_dir", "image_url_base"}, route.base_dir, endpoint, error)) return nullptr;
+    if (!read_endpoint(options, {"image_dir", "image_url_base"}, route.base_dir, endpoint, error))
+      return nullptr;
     std::string dir;
     std::string url_base;
     if (!options::read_directory(*options, "image_dir", W_OK, route.base_dir, dir, error) ||
