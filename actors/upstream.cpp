@@ -37,9 +37,12 @@ using std::chrono::steady_clock;
 using Error = UpstreamResult::Error;
 
 using socket_atom = caf::atom_constant<caf::atom("socket")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
-// The actor's whole interface: fetch, and what its poller thread and curl's timer send it.
+// The actor's whole interface: fetch, cancel_upstream_call(), and what its poller thread and
+// curl's timer send it.
 using upstream_impl = upstream_actor::extend<
+    caf::reacts_to<cancel_atom, UpstreamCallPtr>,
     caf::reacts_to<socket_atom, int, int>,  // a socket is ready: fd, CURL_CSELECT_* bits
     caf::reacts_to<tick_atom, uint64_t>>;   // curl's timer expired (its sequence number)
 
@@ -48,6 +51,10 @@ using upstream_impl = upstream_actor::extend<
 constexpr long kMaxIdleConnections = 64;
 constexpr long kMaxHostConnections = 64;
 constexpr long kMaxTotalConnections = 256;
+// A streaming call's connection is probed after this long without traffic, then at this
+// interval, so a peer that vanished without closing (host down, network cut) ends the stream.
+constexpr long kStreamKeepaliveIdleS = 10;
+constexpr long kStreamKeepaliveIntervalS = 5;
 
 // Waits for socket readiness on its own thread and only tells the actor: every socket is
 // armed for one event (EPOLLONESHOT), so nothing repeats until the actor has acted on it and
@@ -134,11 +141,14 @@ struct Transfer {
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
 
+  bool streaming() const { return static_cast<bool>(call->on_chunk); }
+
   UpstreamCallPtr call;
   CURL* easy;
   curl_slist* header_list = nullptr;
   std::string body;
   bool too_large = false;
+  bool canceled = false;  // on_chunk refused a piece
   char error[CURL_ERROR_SIZE] = {};
   steady_clock::time_point started = steady_clock::now();
 };
@@ -158,6 +168,8 @@ struct UpstreamState {
 };
 
 using upstream_pointer = upstream_impl::stateful_pointer<UpstreamState>;
+
+constexpr const char* kCanceled = "canceled";
 
 void answer(const UpstreamCall& call, Error error, std::string text) {
   UpstreamResult result;
@@ -204,6 +216,7 @@ Error error_of(CURLcode code, const Transfer& transfer) {
     case CURLE_FILESIZE_EXCEEDED:
       return Error::too_large;
     case CURLE_WRITE_ERROR:
+      if (transfer.canceled) return Error::connect;
       return transfer.too_large ? Error::too_large : Error::protocol;
     default:
       return Error::protocol;
@@ -216,7 +229,8 @@ UpstreamResult result_of(Transfer& transfer, CURLcode code) {
                                                                          transfer.started);
   if (code != CURLE_OK) {
     result.error = error_of(code, transfer);
-    result.error_text = result.error == Error::too_large
+    result.error_text = transfer.canceled ? kCanceled
+                        : result.error == Error::too_large
                             ? "the answer exceeds " +
                                   std::to_string(transfer.call->request.max_response_bytes) +
                                   " bytes"
@@ -237,6 +251,11 @@ UpstreamResult result_of(Transfer& transfer, CURLcode code) {
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto& transfer = *static_cast<Transfer*>(user);
   const size_t bytes = size * count;
+  if (transfer.streaming()) {
+    if (transfer.call->on_chunk(std::string_view(data, bytes))) return bytes;
+    transfer.canceled = true;
+    return 0;  // curl aborts the transfer with CURLE_WRITE_ERROR
+  }
   if (transfer.body.size() + bytes > transfer.call->request.max_response_bytes) {
     transfer.too_large = true;
     return 0;  // curl aborts the transfer with CURLE_WRITE_ERROR
@@ -276,9 +295,16 @@ std::string configure(Transfer& transfer) {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);  // the path sent is the path signed
   const long timeout_ms = std::max<long>(1, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(request.max_response_bytes));
+  if (transfer.streaming()) {
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, kStreamKeepaliveIdleS);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, kStreamKeepaliveIntervalS);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.max_response_bytes));
+  }
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error);
@@ -392,6 +418,17 @@ upstream_impl::behavior_type upstream_behavior(upstream_pointer self) {
           answer(*call, Error::connect, curl_multi_strerror(code));
         }
       },
+      [=](cancel_atom, const UpstreamCallPtr& call) {
+        auto& transfers = self->state.transfers;
+        const auto found = std::find_if(transfers.begin(), transfers.end(), [&](const auto& entry) {
+          return entry.second->call == call;
+        });
+        if (found == transfers.end()) return;  // already finished
+        std::unique_ptr<Transfer> transfer = std::move(found->second);
+        transfers.erase(found);
+        curl_multi_remove_handle(self->state.multi, transfer->easy);
+        answer(*call, Error::connect, kCanceled);
+      },
       [=](socket_atom, int fd, int mask) {
         auto& st = self->state;
         act(st, fd, mask);
@@ -410,6 +447,10 @@ upstream_impl::behavior_type upstream_behavior(upstream_pointer self) {
 
 upstream_actor spawn_upstream(caf::actor_system& system) {
   return system.spawn(upstream_behavior);
+}
+
+void cancel_upstream_call(const upstream_actor& upstream, UpstreamCallPtr call) {
+  caf::anon_send(caf::actor_cast<upstream_impl>(upstream), cancel_atom::value, std::move(call));
 }
 
 }  // namespace aitools
