@@ -11,13 +11,21 @@ namespace {
 struct ConfigState {
   config::ConfigSnapshotPtr running;  // the startup snapshot: restart-only keys come from it
   ConfigLoadPtr current;              // the last answer
+  config::RemoteSnapshotPtr remote;   // the config source's set; null until it delivers one
+  config::SourceStatusPtr source;     // null when CONFIG_SOURCE=file
   static inline const char* name = "aitools.config";
 };
 
 ConfigLoadPtr load(const ConfigState& state) {
   const auto& running = *state.running;
-  auto result = config::load_config(running.path, running.overrides, running.environment);
+  static const config::RemoteValues no_values;
+  auto result = config::load_config(running.path, running.overrides, running.environment,
+                                    state.remote ? state.remote->values : no_values);
   auto answer = std::make_shared<ConfigLoad>();
+  // The source's manifests and status apply even when a value is rejected: they are
+  // validated per file by the pass, and the status is what operators need to see then.
+  answer->remote = state.remote;
+  answer->source = state.source;
   if (!result.ok()) {
     answer->config = state.current->config;  // keep serving the last good snapshot
     answer->error = log::join(result.errors, "; ");
@@ -54,6 +62,19 @@ config_actor::behavior_type config_behavior(config_actor::stateful_pointer<Confi
         return answer;
       },
       [=](caf::get_atom) { return self->state.current->config; },
+      [=](remote_atom, const RemoteUpdatePtr& update) {
+        auto& st = self->state;
+        bool changed = !st.source || *st.source != update->status;
+        if (changed) st.source = std::make_shared<config::SourceStatus>(update->status);
+        if (update->snapshot &&
+            (!st.remote || !st.remote->same_content(*update->snapshot) ||
+             st.remote->revision != update->snapshot->revision)) {
+          // A new revision alone counts: the acks must report that it is applied.
+          st.remote = update->snapshot;
+          changed = true;
+        }
+        return changed;
+      },
   };
 }
 

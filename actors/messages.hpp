@@ -33,6 +33,7 @@ using validate_atom = caf::atom_constant<caf::atom("validate")>;    // dry-run m
 using wait_atom = caf::atom_constant<caf::atom("wait")>;            // until a generation
 using answer_atom = caf::atom_constant<caf::atom("answer")>;        // answer by reply
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;          // an upstream request
+using remote_atom = caf::atom_constant<caf::atom("remote")>;        // a config source's update
 
 // Every actor that follows the served state implements this. The registry waits for each
 // subscriber's answer (the generation it now holds) before it reports a pass as applied,
@@ -48,4 +49,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ChangedFile)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ServedStatePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ReloadReportPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::ConfigLoadPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::RemoteUpdatePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aitools::config::ConfigSnapshotPtr)

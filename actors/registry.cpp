@@ -194,6 +194,7 @@ void apply_pass(registry_pointer self, Trigger trigger, steady_clock::time_point
   // An unreadable directory must not read as "every file deleted": keep serving.
   const std::string& dir = self->state.services->services_dir();
   if (!read_services_dir(dir, files, dir_error)) return fail_pass(self, trigger, dir, dir_error);
+  add_remote_manifests(files, *load);
   apply_files(self, trigger, started, load, files, std::nullopt);
 }
 
@@ -205,6 +206,7 @@ void rollback_pass(registry_pointer self, const HistoryEntryPtr& entry,
   std::vector<ManifestFile> on_disk;
   std::string dir_error;
   const bool readable = read_services_dir(st.services->services_dir(), on_disk, dir_error);
+  add_remote_manifests(on_disk, *disk);
   const bool disk_differs = !readable || !entry->same_files(on_disk) ||
                             !same_config(disk->config, entry->config->config);
   st.config_dirty = true;  // the pass after the rollback reads the env file again

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/remote.hpp"
 #include "config/settings.hpp"
 #include "http/api_docs.hpp"
 #include "http/route_table.hpp"
@@ -15,7 +16,7 @@
 namespace aitools {
 
 // What asked for a reload pass.
-enum class Trigger : uint8_t { startup, file, signal, admin, message, rescan, rollback };
+enum class Trigger : uint8_t { startup, file, signal, admin, message, rescan, rollback, remote };
 const char* to_string(Trigger trigger);
 
 // What a file event touched: the registry re-reads the env file only when it changed (or on
@@ -85,17 +86,31 @@ struct ServedState {
   std::optional<std::string> config_error;
   std::vector<std::string> restart_required;
   std::optional<RollbackInfo> rollback;  // until the next file change or reload
+  // The config source (Polaris, etcd) behind `config`; null when CONFIG_SOURCE=file. A change
+  // of its status publishes a new state of the same generation.
+  config::SourceStatusPtr source;
   ReloadReport last_reload;
 };
 using ServedStatePtr = std::shared_ptr<const ServedState>;
 
 // The config actor's answer to a load: the config to apply (the last good one when the file
 // is invalid, with restart-only keys pinned to their running values) and what went wrong.
+// `remote` and `source` are the config source's set and status the load merged (null when
+// CONFIG_SOURCE=file); the remote manifests join the services directory's files.
 struct ConfigLoad {
   config::ConfigSnapshotPtr config;
   std::optional<std::string> error;
   std::vector<std::string> restart_required;
+  config::RemoteSnapshotPtr remote;
+  config::SourceStatusPtr source;
 };
 using ConfigLoadPtr = std::shared_ptr<const ConfigLoad>;
+
+// What a config source hands the config actor: a new set (null: unchanged) and its status.
+struct RemoteUpdate {
+  config::RemoteSnapshotPtr snapshot;
+  config::SourceStatus status;
+};
+using RemoteUpdatePtr = std::shared_ptr<const RemoteUpdate>;
 
 }  // namespace aitools

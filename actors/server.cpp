@@ -81,6 +81,19 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
 
   h.registry = spawn_registry(system, h.config, services_dir, std::move(catalog), h.service_caller,
                               h.metrics);
+  if (settings.config_source != config::ConfigSource::file) {
+    h.source_upstream = spawn_upstream(system);
+    const SourceContext context{config, h.config, h.registry, h.source_upstream};
+    h.config_source = settings.config_source == config::ConfigSource::etcd
+                          ? spawn_etcd_source(system, context)
+                          : spawn_polaris_source(system, context);
+    bool fetched = false;
+    ask(system, h.config_source, fetched, error, start_atom::value);
+    log::write(fetched ? config::LogLevel::info : config::LogLevel::warn, "startup",
+               {{"step", "config_source"},
+                {"source", config::to_string(settings.config_source)},
+                {"loaded", fetched ? "true" : "false (serving the env file; retrying)"}});
+  }
   ReloadReportPtr report;
   for (const auto& kind : kinds) {
     if (!ask(system, h.registry, report, error, kind_atom::value, kind.name, kind.service))
@@ -112,6 +125,10 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
   log::info("startup", {{"step", "http"}, {"host", settings.service_host},
                         {"port", std::to_string(listened.port)},
                         {"threads", std::to_string(settings.http_threads)}});
+
+  if (h.config_source)
+    caf::anon_send(h.config_source, ready_atom::value, config::node_name(settings, listened.port),
+                   config::node_address(settings, listened.port));
 
   h.watcher = spawn_watcher(system, h.registry, state);
   log::info("startup", {{"step", "watcher"},
@@ -174,6 +191,13 @@ void Server::stop() {
   stopped_ = true;
   auto& h = handles_;
   if (h.admin) caf::anon_send(h.admin, ready_atom::value, false);
+  if (h.config_source) {
+    bool drained = false;
+    std::string error;
+    ask(system_, h.config_source, drained, error, drain_atom::value);
+  }
+  stop_actor(system_, h.config_source);
+  stop_actor(system_, h.source_upstream);
   if (h.front) {
     int64_t cut_off = 0;
     std::string error;

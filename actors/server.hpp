@@ -1,8 +1,9 @@
 #pragma once
 // The lifecycle owner: starts the actors in order and stops them in reverse.
-//   start: service actors -> config -> registry (first load; quarantined files do not stop startup)
-//          -> HTTP front (bound) -> watcher -> admin listener
-//   stop:  /readyz 503 -> drain the front (new requests 503, in-flight requests finish,
+//   start: service actors -> config -> registry -> config source (CONFIG_SOURCE=polaris|etcd:
+//          its first fetch, bounded) -> first load (quarantined files do not stop startup)
+//          -> HTTP front (bound; the source learns the node's name) -> watcher -> admin listener
+//   stop:  /readyz 503 -> config source (the etcd ack is withdrawn) -> drain the front (new requests 503, in-flight requests finish,
 //          at most SHUTDOWN_GRACE_MS) -> upstream client (calls still waiting answer 502
 //          while the front can write them) -> admin, watcher, front, registry, config,
 //          service actors.
@@ -17,6 +18,7 @@
 
 #include "actors/admin.hpp"
 #include "actors/config_actor.hpp"
+#include "actors/config_source.hpp"
 #include "actors/http_front.hpp"
 #include "actors/registry.hpp"
 #include "actors/remote_admin.hpp"
@@ -42,6 +44,8 @@ struct ServerHandles {
   registry_actor registry;
   http_front_actor front;
   watcher_actor watcher;
+  config_source_actor config_source;  // invalid when CONFIG_SOURCE=file
+  upstream_actor source_upstream;     // the config source's own HTTP client
   admin_actor admin;  // invalid when ADMIN_PORT=0 and CAF_ADMIN_PORT=0
   remote_admin_actor remote_admin;  // invalid when CAF_ADMIN_PORT=0
   std::shared_ptr<http::Metrics> metrics;  // counted by the front and registry, shown by admin

@@ -16,6 +16,10 @@ namespace aitools {
 
 namespace fs = std::filesystem;
 
+// How the config source's manifests are named among the services directory's files; only
+// etcd holds manifests (docs/cluster.md).
+constexpr std::string_view kRemotePrefix = "etcd:";
+
 const char* to_string(Trigger trigger) {
   switch (trigger) {
     case Trigger::startup: return "startup";
@@ -25,6 +29,7 @@ const char* to_string(Trigger trigger) {
     case Trigger::message: return "message";
     case Trigger::rescan: return "rescan";
     case Trigger::rollback: return "rollback";
+    case Trigger::remote: return "remote";
   }
   return "unknown";
 }
@@ -86,6 +91,28 @@ bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
   return true;
 }
 
+void add_remote_manifests(std::vector<ManifestFile>& files, const ConfigLoad& load) {
+  if (!load.remote || load.remote->manifests.empty()) return;
+  const std::string prefix(kRemotePrefix);
+  for (const auto& manifest : load.remote->manifests) {
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const ManifestFile& f) { return f.name == manifest.name; }),
+                files.end());
+    files.push_back({prefix + manifest.name, manifest.content,
+                     manifest.content ? std::string() : manifest.origin + ": " + manifest.error});
+  }
+  std::sort(files.begin(), files.end(),
+            [](const ManifestFile& a, const ManifestFile& b) { return a.name < b.name; });
+}
+
+namespace {
+
+bool same_source(const config::SourceStatusPtr& a, const config::SourceStatusPtr& b) {
+  return a == b || (a && b && *a == *b);
+}
+
+}  // namespace
+
 // One compiled version of a manifest file. Shared between generations while unchanged, so
 // pointer identity is version identity.
 struct ServiceSet::Version {
@@ -134,7 +161,11 @@ struct ServiceSet::Record {
 
 namespace {
 
-std::string stem(const std::string& file) { return fs::path(file).stem().string(); }
+// The default service name: the file name without ".json" (and without kRemotePrefix).
+std::string stem(const std::string& file) {
+  const bool remote = file.compare(0, kRemotePrefix.size(), kRemotePrefix) == 0;
+  return fs::path(remote ? file.substr(kRemotePrefix.size()) : file).stem().string();
+}
 
 std::string canonical_json(const rapidjson::Document& document) {
   rapidjson::StringBuffer buffer;
@@ -401,6 +432,7 @@ ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
   next->services = statuses();
   next->config_error = load.error;
   next->restart_required = load.restart_required;
+  next->source = load.source;
   if (rollback) report.rollback_of = rollback->to;
   next->rollback = std::move(rollback);
   report.generation = next->generation;
@@ -412,7 +444,8 @@ ServiceSet::Outcome ServiceSet::apply_files(const ConfigLoad& load,
                                 next->services != state_->services ||
                                 next->config_error != state_->config_error ||
                                 next->restart_required != state_->restart_required ||
-                                next->rollback != state_->rollback;
+                                next->rollback != state_->rollback ||
+                                !same_source(next->source, state_->source);
   state_ = std::move(next);
   return {state_, published_change};
 }

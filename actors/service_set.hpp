@@ -34,6 +34,10 @@ ManifestFile read_manifest_file(const std::string& path);
 bool read_services_dir(const std::string& dir, std::vector<ManifestFile>& files,
                        std::string& error);
 
+// Adds the config source's manifests (ConfigLoad::remote, from etcd) to the files read from
+// the services directory, as "etcd:<name>", each replacing a file of the same <name>.
+void add_remote_manifests(std::vector<ManifestFile>& files, const ConfigLoad& load);
+
 // Whether two configs apply the same values (the same file read twice compares equal).
 bool same_config(const config::ConfigSnapshotPtr& a, const config::ConfigSnapshotPtr& b);
 

@@ -113,9 +113,10 @@ int check(const aitools::config::ConfigSnapshotPtr& config) {
   }
   const services::Catalog catalog = server_catalog({});
   ServiceSet services(catalog, dir);
+  ConfigLoad load;
+  load.config = config;
   const auto state =
-      services.apply({config, std::nullopt, {}}, files, Trigger::startup, std::chrono::steady_clock::now())
-          .state;
+      services.apply(load, files, Trigger::startup, std::chrono::steady_clock::now()).state;
   bool all_ok = true;
   for (const auto& service : state->services) {
     const std::string path = dir + "/" + service.file;

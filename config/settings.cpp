@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -53,6 +55,16 @@ std::optional<LogLevel> parse_log_level(const std::string& text) {
   return std::nullopt;
 }
 
+constexpr ConfigSource kConfigSources[] = {ConfigSource::file, ConfigSource::polaris,
+                                           ConfigSource::etcd};
+
+std::optional<ConfigSource> parse_config_source(const std::string& text) {
+  const std::string lower = to_lower(text);
+  for (ConfigSource source : kConfigSources)
+    if (lower == to_string(source)) return source;
+  return std::nullopt;
+}
+
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
   for (size_t start = 0;;) {
@@ -91,6 +103,63 @@ std::optional<std::string> parse_host(const std::string& text) {
   const bool numeric = !text.empty() && text.find_first_not_of("0123456789.") == std::string::npos;
   if (numeric ? is_ipv4(text) : is_hostname(text)) return text;
   return std::nullopt;
+}
+
+// scheme://host[:port][/path] with one of `schemes`, no spaces, query or fragment; the
+// trailing slash is dropped. Only the shape is checked: the source reports what it cannot reach.
+std::optional<std::string> parse_base_url(const std::string& text,
+                                          std::initializer_list<std::string_view> schemes) {
+  for (std::string_view scheme : schemes) {
+    if (text.compare(0, scheme.size(), scheme) != 0) continue;
+    const std::string_view rest = std::string_view(text).substr(scheme.size());
+    const size_t host_end = rest.find('/');
+    const std::string_view authority = rest.substr(0, host_end);
+    if (authority.empty() || authority.front() == ':' ||
+        text.find_first_of(" \t?#@") != std::string::npos)
+      return std::nullopt;
+    if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos &&
+                                                   !parse_uint(authority.substr(colon + 1), 1, 65535))
+      return std::nullopt;
+    std::string url = text;
+    while (url.size() > scheme.size() + authority.size() && url.back() == '/') url.pop_back();
+    return url;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_polaris_url(const std::string& text) {
+  if (text.empty()) return text;  // checked against CONFIG_SOURCE in build_config
+  return parse_base_url(text, {"http://", "https://"});
+}
+
+std::optional<std::string> parse_etcd_endpoints(const std::string& text) {
+  std::string joined;
+  for (std::string_view part : split(text, ',')) {
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    auto url = parse_base_url(std::string(part), {"http://"});
+    if (!url || url->find('/', 7) != std::string::npos) return std::nullopt;
+    joined += (joined.empty() ? "" : ",") + *url;
+  }
+  return joined;
+}
+
+// "/a/b": absolute, no trailing slash, no empty segment, printable ASCII without spaces.
+std::optional<std::string> parse_etcd_prefix(const std::string& text) {
+  if (text.size() < 2 || text.front() != '/' || text.back() == '/' ||
+      text.find("//") != std::string::npos)
+    return std::nullopt;
+  for (char c : text)
+    if (c <= ' ' || c > '~') return std::nullopt;
+  return text;
+}
+
+// Printable ASCII without spaces or '/', at most 128 bytes (it is an etcd key segment).
+std::optional<std::string> parse_node_id(const std::string& text) {
+  if (text.size() > 128) return std::nullopt;
+  for (char c : text)
+    if (c <= ' ' || c > '~' || c == '/') return std::nullopt;
+  return text;
 }
 
 std::optional<std::string> parse_any(const std::string& text) { return text; }
@@ -144,6 +213,11 @@ KeySpec integer_key(std::string name, bool restart, T Settings::*field, uint64_t
       });
 }
 
+// A restart-only string key that takes any value (the config source's own settings).
+KeySpec any_key(std::string name, std::string Settings::*field) {
+  return make_key(std::move(name), true, field, "any string", parse_any, render_as_is);
+}
+
 KeySpec host_key(std::string name, std::string Settings::*field) {
   return make_key(std::move(name), true, field,
                   "an IPv4 address, localhost or a hostname of [A-Za-z0-9.-]", parse_host,
@@ -182,6 +256,29 @@ const std::vector<KeySpec>& key_specs() {
                render_as_is),
       make_key("DOCS_UI_DIR", false, &Settings::docs_ui_dir, "any string", parse_any,
                render_as_is),
+      make_key("CONFIG_SOURCE", true, &Settings::config_source, "file, polaris or etcd",
+               parse_config_source, [](ConfigSource source) { return to_string(source); }),
+      integer_key("CONFIG_WATCH_INTERVAL", false, &Settings::config_watch_interval, 1, 86400),
+      integer_key("CONFIG_SOURCE_TIMEOUT_MS", true, &Settings::config_source_timeout, 100, 600000),
+      make_key("POLARIS_URL", true, &Settings::polaris_url,
+               "an http:// or https:// URL without query or credentials", parse_polaris_url,
+               render_as_is),
+      any_key("POLARIS_USERNAME", &Settings::polaris_username),
+      any_key("POLARIS_PASSWORD", &Settings::polaris_password),
+      any_key("PROJECT_NAME", &Settings::project_name),
+      any_key("POLARIS_CLUSTER", &Settings::polaris_cluster),
+      any_key("SERVICE_SUB", &Settings::service_sub),
+      any_key("VERSION", &Settings::version),
+      any_key("CONFIG_FILE", &Settings::config_file),
+      make_key("ETCD_ENDPOINTS", true, &Settings::etcd_endpoints,
+               "comma-separated http://HOST:PORT URLs", parse_etcd_endpoints, render_as_is),
+      make_key("ETCD_PREFIX", true, &Settings::etcd_prefix,
+               "an absolute key prefix such as /aitools/prod (no trailing slash or spaces)",
+               parse_etcd_prefix, render_as_is),
+      make_key("NODE_ID", true, &Settings::node_id,
+               "at most 128 printable characters without spaces or '/'", parse_node_id,
+               render_as_is),
+      integer_key("ACK_TTL_S", true, &Settings::ack_ttl, 2, 3600),
   };
   return specs;
 }
@@ -210,10 +307,12 @@ struct RawValue {
 std::optional<RawValue> raw_value(const std::string& key, const std::string& path,
                                   const std::map<std::string, EnvEntry>& file,
                                   const std::map<std::string, std::string>& overrides,
-                                  const EnvLookup& environment) {
+                                  const EnvLookup& environment, const RemoteValues& remote) {
   if (auto flag = overrides.find(key); flag != overrides.end())
     return RawValue{flag->second, "command line"};
   if (auto value = read_environment(environment, key)) return RawValue{*value, "environment"};
+  if (auto value = remote.find(key); value != remote.end())
+    return RawValue{value->second.text, value->second.origin};
   if (auto entry = file.find(key); entry != file.end())
     return RawValue{entry->second.value, path + ":" + std::to_string(entry->second.line)};
   return std::nullopt;
@@ -230,6 +329,15 @@ struct FileCloser {
 };
 
 }  // namespace
+
+const char* to_string(ConfigSource source) {
+  switch (source) {
+    case ConfigSource::file: return "file";
+    case ConfigSource::polaris: return "polaris";
+    case ConfigSource::etcd: return "etcd";
+  }
+  return "file";
+}
 
 const char* to_string(LogLevel level) {
   switch (level) {
@@ -289,7 +397,7 @@ bool is_secret_key(const std::string& key) {
 
 ConfigLoadResult build_config(const std::string& text, const std::string& path,
                               const std::map<std::string, std::string>& overrides,
-                              const EnvLookup& environment) {
+                              const EnvLookup& environment, const RemoteValues& remote) {
   EnvParseResult parsed = parse_env(text);
   if (const auto* error = std::get_if<EnvParseError>(&parsed))
     return failure(path + ":" + std::to_string(error->line) + ": " + error->message);
@@ -304,22 +412,27 @@ ConfigLoadResult build_config(const std::string& text, const std::string& path,
   snapshot->environment = environment;
   for (const auto& [key, entry] : file)
     snapshot->values[key] = read_environment(environment, key).value_or(entry.value);
+  for (const auto& [key, value] : remote)
+    snapshot->values[key] = read_environment(environment, key).value_or(value.text);
 
   ConfigLoadResult result;
   snapshot->settings.http_threads = default_http_threads();
   for (const KeySpec& spec : key_specs()) {
-    const auto raw = raw_value(spec.name, path, file, overrides, environment);
+    const auto raw = raw_value(spec.name, path, file, overrides, environment, remote);
     if (!raw || spec.assign(raw->text, snapshot->settings)) continue;
     result.errors.push_back(raw->origin + ": " + spec.name + "=\"" + raw->text + "\": expected " +
                             spec.expected);
   }
+  const Settings& settings = snapshot->settings;
+  if (settings.config_source == ConfigSource::polaris && settings.polaris_url.empty())
+    result.errors.push_back(path + ": CONFIG_SOURCE=polaris: expected POLARIS_URL to be set");
   if (result.errors.empty()) result.snapshot = std::move(snapshot);
   return result;
 }
 
 ConfigLoadResult load_config(const std::string& path,
                              const std::map<std::string, std::string>& overrides,
-                             const EnvLookup& environment) {
+                             const EnvLookup& environment, const RemoteValues& remote) {
   // Takes errno as an argument so that building the message cannot clobber it first.
   const auto read_error = [&path](int error) {
     return failure(path + ": cannot read config file: " + std::strerror(error));
@@ -331,7 +444,31 @@ ConfigLoadResult load_config(const std::string& path,
   while (size_t count = std::fread(buffer, 1, sizeof buffer, file.get()))
     text.append(buffer, count);
   if (std::ferror(file.get())) return read_error(errno);  // e.g. EISDIR: fopen accepts a directory
-  return build_config(text, path, overrides, environment);
+  return build_config(text, path, overrides, environment, remote);
+}
+
+std::vector<std::string> etcd_endpoints(const Settings& settings) {
+  std::vector<std::string> urls;
+  for (std::string_view url : split(settings.etcd_endpoints, ',')) urls.emplace_back(url);
+  return urls;
+}
+
+namespace {
+std::string host_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
+}  // namespace
+
+std::string node_name(const Settings& settings, uint16_t port) {
+  if (!settings.node_id.empty()) return settings.node_id;
+  return host_name() + ":" + std::to_string(port);
+}
+
+std::string node_address(const Settings& settings, uint16_t port) {
+  const bool wildcard = settings.service_host == "0.0.0.0";
+  return (wildcard ? host_name() : settings.service_host) + ":" + std::to_string(port);
 }
 
 std::vector<std::string> restart_required(const Settings& running, const Settings& candidate) {

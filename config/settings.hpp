@@ -10,10 +10,16 @@
 #include <string_view>
 #include <vector>
 
+#include "config/remote.hpp"
+
 namespace aitools::config {
 
 enum class LogLevel { debug, info, warn, error };
 const char* to_string(LogLevel level);
+
+// Where config beyond the env file comes from (docs/cluster.md).
+enum class ConfigSource { file, polaris, etcd };
+const char* to_string(ConfigSource source);
 
 // Every known key, typed. Defaults are the documented ones (docs/configuration.md).
 struct Settings {
@@ -41,6 +47,22 @@ struct Settings {
   bool docs_enable = true;
   std::string openapi_title = "aitools";
   std::string docs_ui_dir;  // swagger-ui-dist's files; like services_dir; "" = see resolve_docs_ui_dirs
+  // A config source beyond the env file (docs/cluster.md). Restart-only but for the interval.
+  ConfigSource config_source = ConfigSource::file;
+  std::chrono::seconds config_watch_interval{60};        // Polaris poll period
+  std::chrono::milliseconds config_source_timeout{5000};  // one request to the source
+  std::string polaris_url;  // http(s)://host[:port][/base]
+  std::string polaris_username;
+  std::string polaris_password;
+  std::string project_name = "hy-spark-agent-builder";  // Polaris download filter ...
+  std::string polaris_cluster;
+  std::string service_sub = "aitools";
+  std::string version = "1.0.0";
+  std::string config_file;  // ... and its configName; "" = the env file's name
+  std::string etcd_endpoints = "http://127.0.0.1:2379";  // comma-separated http:// URLs
+  std::string etcd_prefix = "/aitools/default";          // the cluster's keys
+  std::string node_id;  // this node in the acks; "" = <hostname>:<SERVICE_PORT in use>
+  std::chrono::seconds ack_ttl{10};  // lease of the node's ack: a dead node disappears after it
 
   bool operator==(const Settings& other) const;
   bool operator!=(const Settings& other) const { return !(*this == other); }
@@ -48,7 +70,8 @@ struct Settings {
 
 // The keys above, in documentation order.
 const std::vector<std::string>& known_keys();
-// Keys whose change needs a restart (listener addresses, thread count, timeouts, services dir).
+// Keys whose change needs a restart (listener addresses, thread count, timeouts, services dir,
+// the config source's own settings).
 const std::vector<std::string>& restart_keys();
 
 // Where a lookup of the process environment goes; injectable for tests.
@@ -86,14 +109,23 @@ struct ConfigLoadResult {
 // Parses `text` (the content of `path`) and validates every known key.
 // Precedence for a known key: overrides (flags) > environment > file > default.
 // A flag replaces the key entirely, so an invalid file value of that key is not an error.
+// `remote` (a config source's values, config/remote.hpp) sits between the environment and
+// the file: overrides > environment > remote > file > default.
 ConfigLoadResult build_config(const std::string& text, const std::string& path,
                               const std::map<std::string, std::string>& overrides,
-                              const EnvLookup& environment);
+                              const EnvLookup& environment, const RemoteValues& remote = {});
 
 // Reads `path` and calls build_config; an unreadable file is an error naming the path.
 ConfigLoadResult load_config(const std::string& path,
                              const std::map<std::string, std::string>& overrides,
-                             const EnvLookup& environment);
+                             const EnvLookup& environment, const RemoteValues& remote = {});
+
+// ETCD_ENDPOINTS split into its URLs ("http://host:port", no trailing slash).
+std::vector<std::string> etcd_endpoints(const Settings& settings);
+// This node's name in the acks: NODE_ID, or <hostname>:<port>.
+std::string node_name(const Settings& settings, uint16_t port);
+// Where its HTTP listener is reached: SERVICE_HOST (the host name for 0.0.0.0) and `port`.
+std::string node_address(const Settings& settings, uint16_t port);
 
 // Restart-only keys whose value differs between the running and the candidate settings.
 std::vector<std::string> restart_required(const Settings& running, const Settings& candidate);

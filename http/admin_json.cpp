@@ -71,6 +71,30 @@ void route_refs(Writer& w, const std::vector<RouteRef>& routes) {
   w.EndArray();
 }
 
+// null when CONFIG_SOURCE=file.
+void config_source(Writer& w, const config::SourceStatusPtr& source) {
+  if (!source) return static_cast<void>(w.Null());
+  w.StartObject();
+  w.Key("source");
+  string(w, source->source);
+  w.Key("endpoint");
+  string(w, source->endpoint);
+  w.Key("connected");
+  w.Bool(source->connected);
+  w.Key("loaded");
+  w.Bool(source->loaded);
+  w.Key("error");
+  if (source->error.empty()) w.Null();
+  else string(w, source->error);
+  w.Key("version");
+  string(w, source->version);
+  w.Key("revision");
+  w.Int64(source->revision);
+  w.Key("since");
+  string(w, log::iso8601(source->since));
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string status_json(const ServedState& state, double uptime_seconds, std::string_view detail) {
@@ -103,6 +127,8 @@ std::string status_json(const ServedState& state, double uptime_seconds, std::st
   string_array(w, state.restart_required);
   w.Key("rollback");
   rollback(w, state.rollback);
+  w.Key("config_source");
+  config_source(w, state.source);
   w.Key("services");
   w.StartObject();
   for (const auto& service : state.services) {

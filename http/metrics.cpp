@@ -24,7 +24,7 @@ constexpr std::initializer_list<double> kPhaseBounds = {0.0001, 0.00025, 0.0005,
 
 constexpr Trigger kTriggerValues[] = {Trigger::startup, Trigger::file,   Trigger::signal,
                                       Trigger::admin,   Trigger::message, Trigger::rescan,
-                                      Trigger::rollback};
+                                      Trigger::rollback, Trigger::remote};
 constexpr const char* kResultNames[] = {"changed", "unchanged", "failed"};
 constexpr const char* kPhaseNames[] = {"parse", "validate", "build", "swap"};
 constexpr const char* kClassNames[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -238,6 +238,17 @@ std::string Metrics::render(const ServedState& state) const {
     uint64_t count = 0;
     for (const auto& service : state.services) count += service.state == service_state;
     sample(out, "aitools_services", labels({{"state", to_string(service_state)}}), count);
+  }
+
+  if (state.source) {
+    family(out, "aitools_config_source_connected", "gauge",
+           "1 while the last exchange with the config source succeeded (CONFIG_SOURCE).");
+    sample(out, "aitools_config_source_connected",
+           labels({{"source", state.source->source}}), uint64_t{state.source->connected});
+    family(out, "aitools_config_source_revision", "gauge",
+           "The config source's revision the served state reflects (etcd).");
+    sample(out, "aitools_config_source_revision", labels({{"source", state.source->source}}),
+           uint64_t(std::max<int64_t>(0, state.source->revision)));
   }
 
   family(out, "process_start_time_seconds", "gauge", "Unix time the server started.");

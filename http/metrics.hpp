@@ -109,7 +109,7 @@ class Metrics {
   std::string render(const ServedState& state) const;
 
  private:
-  static constexpr size_t kTriggers = 7;  // every value of aitools::Trigger
+  static constexpr size_t kTriggers = 8;  // every value of aitools::Trigger
   static constexpr size_t kResults = 3;   // changed, unchanged, failed
   static constexpr size_t kPhases = 4;    // parse, validate, build, swap
 

@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(g++ cmake make pkg-config ccache curl
           libcaf-dev libpistache-dev rapidjson-dev libboost-test-dev
-          libcurl4-openssl-dev libssl-dev openssl python3)
+          libcurl4-openssl-dev libssl-dev openssl python3
+          etcd-server)  # the cluster tests start their own etcd (docs/cluster.md)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -490,6 +490,69 @@ BOOST_AUTO_TEST_CASE(restart_only_change_is_reported_without_new_generation) {
   BOOST_TEST(current->config->settings.service_port == 18668);  // the running value
 }
 
+// A config source (Polaris, etcd) hands the config actor its set; the pass that follows
+// applies it, and only a real difference asks for one.
+BOOST_AUTO_TEST_CASE(a_config_sources_values_manifests_and_status_apply_through_a_pass) {
+  reload(Trigger::startup);
+  caf::scoped_actor self{sys};
+  const auto send = [&](config::RemoteSnapshotPtr snapshot, const config::SourceStatus& status) {
+    auto update = std::make_shared<aitools::RemoteUpdate>();
+    update->snapshot = std::move(snapshot);
+    update->status = status;
+    return await_reply<bool>(self->request(config, kTimeout, aitools::remote_atom::value,
+                                           aitools::RemoteUpdatePtr(update)));
+  };
+  auto remote = std::make_shared<config::RemoteSnapshot>();
+  remote->values["GREETING"] = {"hi", "etcd /c/config/GREETING"};
+  remote->manifests.push_back({"extra.json",
+                               std::string(R"({"routes": [{"method": "GET", "path": "/extra",
+                                   "kind": "static", "options": {"body": "${GREETING} extra"}}]})"),
+                               "", "/c/services/extra.json"});
+  remote->revision = 5;
+  config::SourceStatus status;
+  status.source = "etcd";
+  status.connected = status.loaded = true;
+  status.revision = 5;
+  BOOST_TEST(send(remote, status));
+  auto report = reload(Trigger::remote);
+  BOOST_TEST(report->generation == 2u);
+  BOOST_TEST(aitools::to_string(report->trigger) == std::string("remote"));
+  auto current = state();
+  BOOST_TEST(serve(*current, "/hello/bob") == "hi bob");  // remote beats the env file
+  BOOST_TEST(serve(*current, "/extra") == "hi extra");
+  BOOST_TEST(state_of(*current, "etcd:extra.json") == "active");
+  BOOST_REQUIRE(current->source);
+  BOOST_TEST(current->source->revision == 5);
+
+  BOOST_TEST(!send(nullptr, status));  // nothing new: no pass needed
+  BOOST_TEST(!send(std::make_shared<config::RemoteSnapshot>(*remote), status));
+
+  // The source goes down: the last good state serves, and status shows it.
+  status.connected = false;
+  status.error = "etcd http://127.0.0.1:1: connection refused";
+  BOOST_TEST(send(nullptr, status));
+  report = reload(Trigger::remote);
+  BOOST_TEST(report->generation == 2u);
+  current = state();
+  BOOST_TEST(current->source->error == status.error);
+  BOOST_TEST(serve(*current, "/extra") == "hi extra");
+
+  // A bad remote value is rejected with its origin; a deleted one is gone.
+  auto bad = std::make_shared<config::RemoteSnapshot>(*remote);
+  bad->values["LOG_LEVEL"] = {"loud", "etcd /c/config/LOG_LEVEL"};
+  BOOST_TEST(send(bad, status));
+  current = state();
+  report = reload(Trigger::remote);
+  BOOST_TEST(report->config_error.value_or("").find("etcd /c/config/LOG_LEVEL") == 0u);
+  BOOST_TEST(serve(*state(), "/hello/bob") == "hi bob");
+  BOOST_TEST(send(std::make_shared<config::RemoteSnapshot>(), status));
+  reload(Trigger::remote);
+  current = state();
+  BOOST_TEST(serve(*current, "/hello/bob") == "hello bob");
+  BOOST_TEST(serve(*current, "/extra") == "<no route>");
+  BOOST_TEST(!current->config_error.has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- history, rollback, wait, validate, kinds registered by message -----------------------

@@ -137,6 +137,7 @@ struct ReloadPass {
     std::vector<ManifestFile> files;
     for (const auto& [name, content] : disk)
       files.push_back({name, content, content ? "" : "cannot read file"});
+    aitools::add_remote_manifests(files, config);
     auto outcome = services.apply(config, files, Trigger::file, std::chrono::steady_clock::now());
     BOOST_REQUIRE(outcome.state);
     BOOST_REQUIRE(outcome.state == services.state());
@@ -612,6 +613,52 @@ BOOST_FIXTURE_TEST_CASE(read_services_dir_of_missing_directory_fails_with_error,
   BOOST_TEST(!aitools::read_services_dir(missing, files, error));
   BOOST_TEST(contains(error, missing));
   BOOST_TEST(files.empty());
+}
+
+// ---- a config source's manifests and status (etcd) ----------------------------------------
+
+namespace {
+config::RemoteManifest remote_manifest(const std::string& name, std::optional<std::string> content,
+                                       const std::string& error = "") {
+  return {name, std::move(content), error, "/c/services/" + name};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(remote_manifests_join_the_directory_and_win_on_a_file_name_clash) {
+  disk["a.json"] = manifest({route("GET", "/a", "disk")});
+  disk["b.json"] = manifest({route("GET", "/b", "disk")});
+  auto remote = std::make_shared<config::RemoteSnapshot>();
+  remote->manifests = {remote_manifest("b.json", manifest({route("GET", "/b", "etcd")})),
+                       remote_manifest("c.json", manifest({route("GET", "/c", "etcd")})),
+                       remote_manifest("bad name", std::nullopt, "expected <name>.json")};
+  auto source = std::make_shared<config::SourceStatus>();
+  source->source = "etcd";
+  source->revision = 7;
+  config.remote = remote;
+  config.source = source;
+  const auto state = pass();
+  BOOST_TEST(serve(*state, "/a") == "disk");
+  BOOST_TEST(serve(*state, "/b") == "etcd");
+  BOOST_TEST(serve(*state, "/c") == "etcd");
+  BOOST_TEST(state_of(*state, "etcd:b.json") == "active");
+  BOOST_TEST(report_error(*state, "etcd:bad name") == "/c/services/bad name: expected <name>.json");
+  BOOST_TEST(state->source == source);
+
+  // The source's status alone (a new revision, connectivity) publishes the same generation.
+  auto moved = std::make_shared<config::SourceStatus>(*source);
+  moved->revision = 8;
+  config.source = moved;
+  const auto next = pass();
+  BOOST_TEST(next->generation == state->generation);
+  BOOST_TEST(published_change);
+  BOOST_TEST(next->source->revision == 8);
+  pass();
+  BOOST_TEST(!published_change);
+
+  config.remote = std::make_shared<config::RemoteSnapshot>();  // every etcd manifest deleted
+  const auto after = pass();
+  BOOST_TEST(serve(*after, "/b") == "disk");
+  BOOST_TEST(serve(*after, "/c") == kNoRoute);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -99,15 +99,21 @@ BOOST_AUTO_TEST_CASE(known_keys_in_documentation_order) {
       "ADMIN_PORT",        "ADMIN_TOKEN",       "CAF_ADMIN_HOST",    "CAF_ADMIN_PORT",
       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS", "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES",
       "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS", "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR",
-      "DOCS_ENABLE", "OPENAPI_TITLE", "DOCS_UI_DIR"};
+      "DOCS_ENABLE", "OPENAPI_TITLE", "DOCS_UI_DIR", "CONFIG_SOURCE", "CONFIG_WATCH_INTERVAL",
+      "CONFIG_SOURCE_TIMEOUT_MS", "POLARIS_URL", "POLARIS_USERNAME", "POLARIS_PASSWORD",
+      "PROJECT_NAME", "POLARIS_CLUSTER", "SERVICE_SUB", "VERSION", "CONFIG_FILE",
+      "ETCD_ENDPOINTS", "ETCD_PREFIX", "NODE_ID", "ACK_TTL_S"};
   BOOST_TEST(known_keys() == expected, boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(restart_keys_are_listeners_threads_timeouts_and_services_dir) {
+BOOST_AUTO_TEST_CASE(restart_keys_are_listeners_threads_timeouts_services_dir_and_source) {
   const std::vector<std::string> expected = {
       "SERVICE_HOST",      "SERVICE_PORT",    "HTTP_THREADS",         "ADMIN_HOST", "ADMIN_PORT",
       "CAF_ADMIN_HOST",    "CAF_ADMIN_PORT",  "HEADER_TIMEOUT_MS",    "BODY_TIMEOUT_MS",
-      "KEEPALIVE_TIMEOUT_MS", "SERVICES_DIR"};
+      "KEEPALIVE_TIMEOUT_MS", "SERVICES_DIR", "CONFIG_SOURCE", "CONFIG_SOURCE_TIMEOUT_MS",
+      "POLARIS_URL", "POLARIS_USERNAME", "POLARIS_PASSWORD", "PROJECT_NAME", "POLARIS_CLUSTER",
+      "SERVICE_SUB", "VERSION", "CONFIG_FILE", "ETCD_ENDPOINTS", "ETCD_PREFIX", "NODE_ID",
+      "ACK_TTL_S"};
   BOOST_TEST(restart_keys() == expected, boost::test_tools::per_element());
 }
 
@@ -499,6 +505,21 @@ const std::pair<const char*, std::function<void(Settings&)>> kFieldChanges[] = {
     {"DOCS_ENABLE", [](Settings& s) { s.docs_enable = false; }},
     {"OPENAPI_TITLE", [](Settings& s) { s.openapi_title = "x"; }},
     {"DOCS_UI_DIR", [](Settings& s) { s.docs_ui_dir = "/ui"; }},
+    {"CONFIG_SOURCE", [](Settings& s) { s.config_source = ConfigSource::etcd; }},
+    {"CONFIG_WATCH_INTERVAL", [](Settings& s) { s.config_watch_interval = 1s; }},
+    {"CONFIG_SOURCE_TIMEOUT_MS", [](Settings& s) { s.config_source_timeout = 100ms; }},
+    {"POLARIS_URL", [](Settings& s) { s.polaris_url = "http://p"; }},
+    {"POLARIS_USERNAME", [](Settings& s) { s.polaris_username = "u"; }},
+    {"POLARIS_PASSWORD", [](Settings& s) { s.polaris_password = "p"; }},
+    {"PROJECT_NAME", [](Settings& s) { s.project_name = "p"; }},
+    {"POLARIS_CLUSTER", [](Settings& s) { s.polaris_cluster = "c"; }},
+    {"SERVICE_SUB", [](Settings& s) { s.service_sub = "s"; }},
+    {"VERSION", [](Settings& s) { s.version = "2"; }},
+    {"CONFIG_FILE", [](Settings& s) { s.config_file = "x.env"; }},
+    {"ETCD_ENDPOINTS", [](Settings& s) { s.etcd_endpoints = "http://e:1"; }},
+    {"ETCD_PREFIX", [](Settings& s) { s.etcd_prefix = "/x"; }},
+    {"NODE_ID", [](Settings& s) { s.node_id = "n"; }},
+    {"ACK_TTL_S", [](Settings& s) { s.ack_ttl = 2s; }},
 };
 }  // namespace
 
@@ -588,6 +609,69 @@ BOOST_AUTO_TEST_CASE(relative_services_dir_is_relative_to_the_env_file) {
 BOOST_AUTO_TEST_CASE(absolute_services_dir_is_used_as_is) {
   BOOST_TEST(services_dir_for("/etc/aitools/app.env", "/srv/services") == "/srv/services");
   BOOST_TEST(services_dir_for("app.env", "/srv//x/../services") == "/srv/services");
+}
+
+// ---- a config source's values (config/remote.hpp) ----
+
+namespace {
+RemoteValues remote_of(const Vars& vars) {
+  RemoteValues remote;
+  for (const auto& [key, value] : vars) remote[key] = {value, "etcd /c/config/" + key};
+  return remote;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(remote_values_sit_between_the_environment_and_the_file) {
+  const auto snapshot =
+      build_config("LOG_LEVEL=warn\nA=file\nB=file\nC=file\n", kPath, {{"LOG_LEVEL", "debug"}},
+                   environment_of({{"B", "env"}}),
+                   remote_of({{"LOG_LEVEL", "error"}, {"A", "remote"}, {"B", "remote"}, {"D", "remote"}}))
+          .snapshot;
+  BOOST_REQUIRE(snapshot);
+  BOOST_TEST((snapshot->settings.log_level == LogLevel::debug));  // a flag beats everything
+  BOOST_TEST(snapshot->values.at("A") == "remote");             // remote beats the file
+  BOOST_TEST(snapshot->values.at("B") == "env");                // the environment beats remote
+  BOOST_TEST(snapshot->values.at("C") == "file");
+  BOOST_TEST(snapshot->values.at("D") == "remote");             // a key only the source has
+  BOOST_TEST(snapshot->lookup("D").value_or("") == "remote");
+  const auto without = build_config("A=file\n", kPath, {}, environment_of({}), remote_of({}));
+  BOOST_TEST(without.snapshot->values.count("D") == 0);  // a key gone from the source is gone
+  BOOST_TEST((build_config("", kPath, {}, environment_of({}), remote_of({{"LOG_LEVEL", "warn"}}))
+                  .snapshot->settings.log_level == LogLevel::warn));
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_remote_value_names_its_origin) {
+  const auto result =
+      build_config("", kPath, {}, environment_of({}), remote_of({{"LOG_LEVEL", "loud"}}));
+  BOOST_REQUIRE(!result.ok());
+  BOOST_TEST(result.errors.at(0) ==
+             "etcd /c/config/LOG_LEVEL: LOG_LEVEL=\"loud\": expected debug, info, warn or error");
+}
+
+BOOST_AUTO_TEST_CASE(config_source_settings_are_validated) {
+  const Settings s = settings_of(
+      "CONFIG_SOURCE=ETCD\nETCD_ENDPOINTS=http://10.0.0.1:2379/, http://e2:2379\n"
+      "ETCD_PREFIX=/aitools/prod\nNODE_ID=node-1\nACK_TTL_S=5\nCONFIG_WATCH_INTERVAL=1\n");
+  BOOST_TEST((s.config_source == ConfigSource::etcd));
+  BOOST_TEST(etcd_endpoints(s) ==
+                 (std::vector<std::string>{"http://10.0.0.1:2379", "http://e2:2379"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.etcd_prefix == "/aitools/prod");
+  BOOST_TEST(node_name(s, 1) == "node-1");
+  BOOST_TEST(node_name(Settings{}, 8080).find(":8080") != std::string::npos);
+  BOOST_TEST((s.config_watch_interval == 1s));  // no silent 60 s floor
+  for (const char* bad :
+       {"CONFIG_SOURCE=consul", "CONFIG_WATCH_INTERVAL=0", "ETCD_ENDPOINTS=https://e:2379",
+        "ETCD_ENDPOINTS=http://e:2379,", "ETCD_ENDPOINTS=http://e:99999", "ETCD_ENDPOINTS=http://e:1/v3",
+        "ETCD_PREFIX=aitools", "ETCD_PREFIX=/aitools/", "ETCD_PREFIX=/a b", "ETCD_PREFIX=/a//b",
+        "NODE_ID=a/b", "NODE_ID=a b", "POLARIS_URL=ftp://p", "POLARIS_URL=http://u@p",
+        "POLARIS_URL=http://p?x=1", "ACK_TTL_S=1"})
+    BOOST_TEST(!build(std::string(bad) + "\n").ok(), bad);
+  BOOST_TEST(settings_of("POLARIS_URL=https://polaris.example:8090/base/\n").polaris_url ==
+             "https://polaris.example:8090/base");
+  const auto no_url = build("CONFIG_SOURCE=polaris\n");
+  BOOST_REQUIRE(!no_url.ok());
+  BOOST_TEST(no_url.errors.at(0) == kPath + ": CONFIG_SOURCE=polaris: expected POLARIS_URL to be set");
 }
 
 BOOST_AUTO_TEST_CASE(services_dir_from_a_loaded_config) {
