@@ -8,6 +8,7 @@
 
 #include "ctl/caf/transport.hpp"
 #include "ctl/cli.hpp"
+#include "ctl/cluster.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/http_client.hpp"
 
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
     Invocation invocation;
     std::string error;
     if (!parse_command_line({argv + 1, argv + argc},
-                            {environment("AITOOLS_ADMIN"), environment("AITOOLS_ADMIN_TOKEN")},
+                            {environment("AITOOLS_ADMIN"), environment("AITOOLS_ADMIN_TOKEN"),
+                             environment("AITOOLS_ETCD"), environment("AITOOLS_ETCD_PREFIX")},
                             invocation, error)) {
       std::cerr << "aitools-ctl: " << error << "\n\n" << kUsage;
       return kFailed;
@@ -35,6 +37,8 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return kOk;
     }
+    if (is_etcd_command(invocation.command))
+      return run_etcd_command(invocation, std::cout, std::cerr);
     if (!invocation.node.empty()) {
       CafTransport transport(invocation.node, invocation.token, invocation.timeout);
       return run_command(invocation, transport, std::cout, std::cerr);

@@ -8,9 +8,10 @@ namespace aitools::ctl {
 
 const char* const kUsage = R"(Usage: aitools-ctl [OPTIONS] COMMAND [ARGS]
 
-Controls a running aitools-server through its admin API (docs/ctl.md).
+Controls a running aitools-server through its admin API, and a cluster of them through
+etcd (docs/ctl.md).
 
-Commands:
+Commands (admin API):
   status                 generation, last reload, config error, services and their state
   routes                 the served routes: METHOD PATH SERVICE KIND
   config                 the settings in force (secrets redacted)
@@ -25,12 +26,33 @@ Commands:
   wait --generation N [--timeout S]
                          wait until generation N or a later one is served [30 s]
 
+Commands (cluster, through etcd):
+  cluster status         the live nodes: generation, applied revision, LAG, quarantined
+                         services, config error, age of the ack; the cluster's revision
+  cluster wait [--revision R] [--nodes N] [--timeout S]
+                         wait until every live node (and at least N) has applied revision R
+                         [the current one; 30 s]
+  put-service FILE [--name NAME.json] [--wait [--timeout S]]
+                         validate the manifest here as a node would, then store it as
+                         <prefix>/services/NAME.json [the file's name]; prints the revision
+  delete-service NAME [--wait [--timeout S]]
+                         delete <prefix>/services/NAME[.json]
+  set-config [--force] KEY=VALUE... [--wait [--timeout S]]
+                         validate and store <prefix>/config/KEY (one transaction);
+                         a restart-only key needs --force
+  unset-config KEY... [--wait [--timeout S]]
+                         delete <prefix>/config/KEY (one transaction)
+
 Options (before or after the command):
   --admin URL            admin listener, http://HOST[:PORT]
                          [AITOOLS_ADMIN, else http://127.0.0.1:18669]
   --node HOST:PORT       talk to the server over CAF instead (its CAF_ADMIN_PORT)
   --token T              admin token, sent as "Authorization: Bearer T" [AITOOLS_ADMIN_TOKEN]
-  --json                 print the server's JSON answer unchanged, for scripts
+  --etcd URL[,URL...]    etcd's client URLs, the first that answers is used (cluster
+                         commands only) [AITOOLS_ETCD, else http://127.0.0.1:2379]
+  --prefix P             the cluster's keys in etcd, as the nodes' ETCD_PREFIX (cluster
+                         commands only) [AITOOLS_ETCD_PREFIX, else /aitools/default]
+  --json                 print the JSON answer, for scripts
   --timeout S            request timeout in seconds [10]
   --help                 show this help
 
@@ -41,18 +63,38 @@ content (the server may be remote); --server-paths sends the paths for the serve
 Exit status:
   0  ok
   1  the command failed: an error answer (4xx/5xx, a missing or wrong token), an invalid
-     manifest or conflict (validate, diff), a reload that quarantined a file or found a config
-     error, a wait that timed out, a usage error
-  2  the server cannot be reached: connection refused, unknown host, no answer within the
-     timeout, an answer that is not HTTP
+     manifest or conflict (validate, diff, put-service), a reload that quarantined a file or
+     found a config error, a wait that timed out (cluster wait names the lagging nodes), a
+     service or key to delete that does not exist, a usage error
+  2  the server or etcd cannot be reached: connection refused, unknown host, no answer
+     within the timeout, an answer that is not HTTP
 )";
 
 namespace {
 
-const char* const kCommands[] = {"status", "routes",  "config",   "reload", "validate",
-                                 "diff",   "history", "rollback", "wait"};
+const char* const kAdminCommands[] = {"status", "routes",  "config",   "reload", "validate",
+                                      "diff",   "history", "rollback", "wait"};
+const char* const kEtcdCommands[] = {"cluster", "put-service", "delete-service", "set-config",
+                                     "unset-config"};
+
+template <size_t N>
+bool one_of(const char* const (&names)[N], const std::string& name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+// Whether a --timeout after the command is the command's own: the wait's. `all` is the whole
+// command line (a --wait may follow the --timeout).
+bool command_waits(const Invocation& invocation, const std::vector<std::string>& all) {
+  const auto& command = invocation.command;
+  const auto& args = invocation.args;
+  if (command == "wait") return true;
+  if (command == "cluster") return std::find(args.begin(), args.end(), "wait") != args.end();
+  return is_etcd_command(command) && std::find(all.begin(), all.end(), "--wait") != all.end();
+}
 
 }  // namespace
+
+bool is_etcd_command(const std::string& command) { return one_of(kEtcdCommands, command); }
 
 std::optional<std::chrono::milliseconds> parse_seconds(const std::string& text,
                                                        double max_seconds) {
@@ -76,10 +118,27 @@ std::string seconds_text(std::chrono::milliseconds ms) {
   return text + " s";
 }
 
+std::string duration_text(uint64_t total) {
+  const uint64_t days = total / 86400, hours = total / 3600 % 24, minutes = total / 60 % 60,
+                 secs = total % 60;
+  if (days)
+    return std::to_string(days) + "d " + std::to_string(hours) + "h " + std::to_string(minutes) +
+           "m";
+  if (hours)
+    return std::to_string(hours) + "h " + std::to_string(minutes) + "m " + std::to_string(secs) +
+           "s";
+  if (minutes) return std::to_string(minutes) + "m " + std::to_string(secs) + "s";
+  return std::to_string(secs) + "s";
+}
+
 bool parse_command_line(const std::vector<std::string>& args, const Environment& environment,
                         Invocation& invocation, std::string& error) {
   if (environment.admin && !environment.admin->empty()) invocation.admin = *environment.admin;
   if (environment.token) invocation.token = *environment.token;
+  if (environment.etcd && !environment.etcd->empty()) invocation.etcd = *environment.etcd;
+  if (environment.etcd_prefix && !environment.etcd_prefix->empty())
+    invocation.etcd_prefix = *environment.etcd_prefix;
+  std::string etcd_option;  // the first --etcd or --prefix given, for the check at the end
   bool options_end = false;  // after "--", everything belongs to the command
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -109,8 +168,10 @@ bool parse_command_line(const std::vector<std::string>& args, const Environment&
       invocation.json = true;
       continue;
     }
-    const bool global = arg == "--admin" || arg == "--node" || arg == "--token" ||
-                        (arg == "--timeout" && invocation.command != "wait");
+    const bool global =
+        arg == "--admin" || arg == "--node" || arg == "--token" || arg == "--etcd" ||
+        arg == "--prefix" ||
+        (arg == "--timeout" && (invocation.command.empty() || !command_waits(invocation, args)));
     if (!global) {
       if (invocation.command.empty()) return error = "unknown option \"" + arg + "\"", false;
       invocation.args.push_back(args[i]);  // the command's own; it checks them
@@ -124,6 +185,9 @@ bool parse_command_line(const std::vector<std::string>& args, const Environment&
       invocation.admin = *value;
     } else if (arg == "--node") {
       invocation.node = *value;
+    } else if (arg == "--etcd" || arg == "--prefix") {
+      (arg == "--etcd" ? invocation.etcd : invocation.etcd_prefix) = *value;
+      if (etcd_option.empty()) etcd_option = arg;
     } else if (arg == "--token") {
       if (std::any_of(value->begin(), value->end(),
                       [](unsigned char c) { return c < 0x20 || c == 0x7F; }))
@@ -141,9 +205,14 @@ bool parse_command_line(const std::vector<std::string>& args, const Environment&
   if (invocation.help) return true;
   if (invocation.command.empty()) return error = "no command given", false;
   if (invocation.command == "help") return invocation.help = true, true;
-  if (std::find(std::begin(kCommands), std::end(kCommands), invocation.command) ==
-      std::end(kCommands))
+  const bool etcd = is_etcd_command(invocation.command);
+  if (!etcd && !one_of(kAdminCommands, invocation.command))
     return error = "unknown command \"" + invocation.command + "\"", false;
+  if (!etcd && !etcd_option.empty())
+    return error = etcd_option + " is for the cluster commands (cluster, put-service, "
+                                 "delete-service, set-config, unset-config), not " +
+                   invocation.command,
+           false;
   return true;
 }
 

@@ -5,16 +5,14 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
+#include "ctl/command.hpp"
 #include "ctl/table.hpp"
 #include "http/validation_request.hpp"
 
@@ -25,15 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// The command line asks for something impossible: the message, then the usage (exit 1).
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-// The command failed for a reason the message gives (exit 1).
-struct Failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct Context {
   const Invocation& invocation;
@@ -145,78 +134,15 @@ Answer exchange(Context& ctx, const AdminRequest& request,
   return parsed;
 }
 
-// ---- a command's own arguments ----
-
-struct CommandArgs {
-  std::map<std::string, std::string> values;  // --flag VALUE or --flag=VALUE
-  std::set<std::string> switches;             // --flag
-  std::vector<std::string> paths;             // the rest, in order ("--" ends the flags)
-};
-
-CommandArgs command_args(const Invocation& invocation, const std::set<std::string>& value_flags,
-                         const std::set<std::string>& switch_flags = {}, bool takes_paths = false) {
-  const std::string& command = invocation.command;
-  const auto& args = invocation.args;
-  CommandArgs parsed;
-  bool flags_end = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (!flags_end && arg == "--") {
-      flags_end = true;
-      continue;
-    }
-    if (flags_end || arg.size() < 2 || arg[0] != '-') {
-      if (!takes_paths) throw UsageError(command + " takes no argument \"" + arg + "\"");
-      parsed.paths.push_back(arg);
-      continue;
-    }
-    std::optional<std::string> value;
-    if (const auto eq = arg.find('='); eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-    }
-    if (switch_flags.count(arg)) {
-      if (value) throw UsageError(arg + " takes no value");
-      parsed.switches.insert(arg);
-      continue;
-    }
-    if (!value_flags.count(arg)) throw UsageError("unknown option \"" + arg + "\" for " + command);
-    if (!value) {
-      if (i + 1 >= args.size()) throw UsageError("option " + arg + " needs a value");
-      value = args[++i];
-    }
-    parsed.values[arg] = *value;
-  }
-  return parsed;
-}
-
 std::optional<uint64_t> generation_arg(const CommandArgs& parsed, const std::string& flag) {
-  const auto found = parsed.values.find(flag);
-  if (found == parsed.values.end()) return std::nullopt;
-  const std::string& value = found->second;
-  const bool number =
-      !value.empty() && value.size() <= 18 &&
-      std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!number || std::stoull(value) == 0)
-    throw UsageError(flag + ": expected a generation number (1, 2, ...), got \"" + value + "\"");
-  return std::stoull(value);
+  return number_arg(parsed, flag, 1, 999999999999999999, "a generation number (1, 2, ...)");
 }
 
 // ---- status, routes, config ----
 
 std::string uptime_text(const Json* seconds) {
   if (!seconds || !seconds->IsNumber()) return "-";
-  const auto total = static_cast<uint64_t>(std::max(0.0, seconds->GetDouble()));
-  const uint64_t days = total / 86400, hours = total / 3600 % 24, minutes = total / 60 % 60,
-                 secs = total % 60;
-  if (days)
-    return std::to_string(days) + "d " + std::to_string(hours) + "h " + std::to_string(minutes) +
-           "m";
-  if (hours)
-    return std::to_string(hours) + "h " + std::to_string(minutes) + "m " + std::to_string(secs) +
-           "s";
-  if (minutes) return std::to_string(minutes) + "m " + std::to_string(secs) + "s";
-  return std::to_string(secs) + "s";
+  return duration_text(static_cast<uint64_t>(std::max(0.0, seconds->GetDouble())));
 }
 
 std::string rollback_text(const Json& rollback) {
@@ -391,15 +317,6 @@ bool manifest_name(const std::string& name) {
          name.back() != '~';
 }
 
-std::string read_manifest(const fs::path& path) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  if (!in || !(content << in.rdbuf()))
-    throw Failure("cannot read " + path.string() + ": " + std::strerror(errno ? errno : EIO));
-  return content.str();
-}
-
 // The /admin/validate request for PATH...: the files' content, or the paths themselves.
 // A directory stands for the whole services directory ("replace": true).
 std::string validation_body(const CommandArgs& parsed) {
@@ -412,7 +329,7 @@ std::string validation_body(const CommandArgs& parsed) {
     if (const auto earlier = origin.find(name); earlier != origin.end())
       throw Failure(name + " is given twice: " + earlier->second + " and " + path.string());
     origin[name] = path.string();
-    files.emplace_back(name, read_manifest(path));
+    files.emplace_back(name, read_text_file(path.string()));
   };
   for (const auto& path : parsed.paths) {
     std::error_code ec;
@@ -544,13 +461,7 @@ int wait(Context& ctx) {
   const auto parsed = command_args(ctx.invocation, {"--generation", "--timeout"});
   const auto generation = generation_arg(parsed, "--generation");
   if (!generation) throw UsageError("wait needs --generation N");
-  std::chrono::milliseconds timeout{30000};
-  if (const auto given = parsed.values.find("--timeout"); given != parsed.values.end()) {
-    const auto seconds = parse_seconds(given->second, 600);
-    if (!seconds)
-      throw UsageError("--timeout: expected seconds from 0 to 600, got \"" + given->second + "\"");
-    timeout = *seconds;
-  }
+  const auto timeout = wait_timeout_arg(parsed, std::chrono::milliseconds(30000));
   AdminRequest request{"GET",
                        "/admin/status?wait_for=" + std::to_string(*generation) +
                            "&timeout_ms=" + std::to_string(timeout.count()),
@@ -577,21 +488,12 @@ int run_command(const Invocation& invocation, Transport& transport, std::ostream
       {"reload", reload},     {"rollback", rollback}, {"history", history},
       {"validate", validate}, {"diff", diff},         {"wait", wait}};
   Context ctx{invocation, transport, out, err};
-  try {
+  return run_guarded(err, [&] {
     const auto command = commands.find(invocation.command);
     if (command == commands.end())
       throw UsageError("unknown command \"" + invocation.command + "\"");
     return command->second(ctx);
-  } catch (const UsageError& e) {
-    err << "aitools-ctl: " << e.what() << "\n\n" << kUsage;
-    return kFailed;
-  } catch (const Failure& e) {
-    err << "aitools-ctl: " << e.what() << "\n";
-    return kFailed;
-  } catch (const Unreachable& e) {
-    err << "aitools-ctl: " << e.what() << "\n";
-    return kUnreachable;
-  }
+  });
 }
 
 }  // namespace aitools::ctl

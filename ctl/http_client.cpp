@@ -69,14 +69,17 @@ class Socket {
 // One exchange with the server: connect, send, read the answer, all before `deadline`.
 class Exchange {
  public:
-  Exchange(const AdminUrl& url, std::chrono::milliseconds timeout, Clock::time_point deadline)
+  Exchange(const AdminUrl& url, const PeerHints& hints, std::chrono::milliseconds timeout,
+           Clock::time_point deadline)
       : url_(url),
-        where_((url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
-               url.port),
+        hints_(hints),
+        host_((url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
+              url.port),
+        where_(hints.name.empty() ? host_ : hints.name),
         timeout_(timeout),
         deadline_(deadline) {}
 
-  const std::string& where() const { return where_; }
+  const std::string& host() const { return host_; }
 
   void connect() {
     addrinfo hints{};
@@ -84,15 +87,17 @@ class Exchange {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     if (const int rc = ::getaddrinfo(url_.host.c_str(), url_.port.c_str(), &hints, &found); rc != 0)
-      throw Unreachable("cannot resolve " + url_.host + ": " + ::gai_strerror(rc));
+      throw Unreachable("cannot resolve " + url_.host +
+                        (hints_.name.empty() ? "" : " (" + hints_.name + ")") + ": " +
+                        ::gai_strerror(rc));
     std::string failure;
     for (const addrinfo* address = found; address && !socket_; address = address->ai_next) {
       if (try_connect(*address, failure)) break;
     }
     ::freeaddrinfo(found);
     if (!socket_)
-      throw Unreachable("cannot connect to " + where_ + ": " + failure +
-                        " (is aitools-server running with its admin listener there? see --admin)");
+      throw Unreachable("cannot connect to " + where_ + ": " + failure + " (" +
+                        hints_.not_running + ")");
   }
 
   // A send error is not fatal: the server may have answered and closed early (e.g. 413).
@@ -181,8 +186,8 @@ class Exchange {
   }
 
   [[noreturn]] void malformed(const std::string& what) const {
-    throw Unreachable(where_ + " did not answer with valid HTTP: " + what +
-                      " (is --admin the admin listener?)");
+    throw Unreachable(where_ + " did not answer with valid HTTP: " + what + " (" +
+                      hints_.not_http + ")");
   }
 
   void need(size_t bytes) {
@@ -281,7 +286,9 @@ class Exchange {
   }
 
   const AdminUrl& url_;
-  const std::string where_;
+  const PeerHints& hints_;
+  const std::string host_;   // HOST:PORT, for the Host header
+  const std::string where_;  // the server as errors name it
   const std::chrono::milliseconds timeout_;
   const Clock::time_point deadline_;
   std::optional<Socket> socket_;
@@ -356,14 +363,20 @@ std::optional<AdminUrl> parse_admin_url(const std::string& text, std::string& er
   return url;
 }
 
-HttpTransport::HttpTransport(AdminUrl url, std::string token, std::chrono::milliseconds timeout)
-    : url_(std::move(url)), token_(std::move(token)), timeout_(timeout) {}
+PeerHints admin_hints() {
+  return {"", "is aitools-server running with its admin listener there? see --admin",
+          "is --admin the admin listener?"};
+}
+
+HttpTransport::HttpTransport(AdminUrl url, std::string token, std::chrono::milliseconds timeout,
+                             PeerHints hints)
+    : url_(std::move(url)), token_(std::move(token)), timeout_(timeout), hints_(std::move(hints)) {}
 
 AdminAnswer HttpTransport::send(const AdminRequest& request) {
   const auto timeout = timeout_ + request.held;
-  Exchange exchange(url_, timeout, Clock::now() + timeout);
+  Exchange exchange(url_, hints_, timeout, Clock::now() + timeout);
   std::string text = request.method + " " + url_.prefix + request.target + " HTTP/1.1\r\n";
-  text += "Host: " + exchange.where() + "\r\n";
+  text += "Host: " + exchange.host() + "\r\n";
   text += "User-Agent: aitools-ctl\r\nAccept: application/json\r\nConnection: close\r\n";
   if (!token_.empty()) text += "Authorization: Bearer " + token_ + "\r\n";
   if (request.method == "POST" || !request.body.empty()) {

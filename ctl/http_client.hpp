@@ -21,10 +21,20 @@ struct AdminUrl {
 // means http://; https:// is refused (the admin listener speaks plain HTTP).
 std::optional<AdminUrl> parse_admin_url(const std::string& text, std::string& error);
 
+// How the errors (Unreachable) name the server and what they suggest.
+struct PeerHints {
+  std::string name;         // "etcd http://h:2379"; "" = HOST:PORT
+  std::string not_running;  // after a refused connection
+  std::string not_http;     // after an answer that is not HTTP
+};
+// For the admin listener (--admin).
+PeerHints admin_hints();
+
 class HttpTransport : public Transport {
  public:
   // `token`: sent as "Authorization: Bearer TOKEN" unless empty.
-  HttpTransport(AdminUrl url, std::string token, std::chrono::milliseconds timeout);
+  HttpTransport(AdminUrl url, std::string token, std::chrono::milliseconds timeout,
+                PeerHints hints = admin_hints());
 
   AdminAnswer send(const AdminRequest& request) override;
 
@@ -32,6 +42,7 @@ class HttpTransport : public Transport {
   AdminUrl url_;
   std::string token_;
   std::chrono::milliseconds timeout_;
+  PeerHints hints_;
 };
 
 }  // namespace aitools::ctl
