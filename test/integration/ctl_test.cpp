@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(help_and_usage_errors) {
   BOOST_TEST(result.exit_code == 0);
   for (const char* part :
        {"status", "routes", "config", "reload", "validate", "diff", "history", "rollback",
-        "wait --generation N", "Exit status:", "2  the server cannot be reached"})
+        "wait --generation N", "Exit status:", "2  the server or etcd cannot be reached"})
     BOOST_TEST(contains(result.out, part), part);
 
   result = it::run_ctl({});

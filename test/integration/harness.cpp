@@ -90,7 +90,10 @@ const std::set<std::string>& config_keys() {
       "ADMIN_PORT",        "ADMIN_TOKEN",       "HOT_RELOAD_ENABLE", "RELOAD_DEBOUNCE_MS",
       "RESCAN_INTERVAL_S", "MAX_REQUEST_BYTES", "HEADER_TIMEOUT_MS", "BODY_TIMEOUT_MS",
       "KEEPALIVE_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "HISTORY_SIZE", "LOG_LEVEL", "SERVICES_DIR",
-      "CAF_ADMIN_HOST", "CAF_ADMIN_PORT", "DOCS_ENABLE", "OPENAPI_TITLE", "DOCS_UI_DIR"};
+      "CAF_ADMIN_HOST", "CAF_ADMIN_PORT", "DOCS_ENABLE", "OPENAPI_TITLE", "DOCS_UI_DIR",
+      "CONFIG_SOURCE", "CONFIG_SOURCE_TIMEOUT_MS", "CONFIG_WATCH_INTERVAL", "ETCD_ENDPOINTS",
+      "ETCD_PREFIX", "NODE_ID", "ACK_TTL_S", "POLARIS_URL", "POLARIS_USERNAME",
+      "POLARIS_PASSWORD", "POLARIS_CLUSTER", "PROJECT_NAME", "SERVICE_SUB", "VERSION", "CONFIG_FILE"};
   return keys;
 }
 
@@ -122,7 +125,8 @@ struct ExecImage {
   }
 };
 
-// Starts `program` with stdout -> out_fd and stderr -> err_fd, stdin from /dev/null.
+// Starts `program` (looked up in PATH unless it has a '/') with stdout -> out_fd and
+// stderr -> err_fd, stdin from /dev/null.
 pid_t spawn(const char* program, const Args& args, const Env& environment, int out_fd, int err_fd,
             const std::set<std::string>& scrubbed = {}) {
   ExecImage image(program, args, environment, scrubbed);
@@ -136,7 +140,7 @@ pid_t spawn(const char* program, const Args& args, const Env& environment, int o
     ::dup2(null_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
-    ::execve(image.argv[0], image.argv.data(), image.envp.data());
+    ::execvpe(image.argv[0], image.argv.data(), image.envp.data());
     _exit(127);
   }
   ::close(null_fd);
@@ -157,19 +161,6 @@ int decode_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
-}
-
-// Waits for `pid`; its exit code (see wait_exit) or nullopt on timeout.
-std::optional<int> wait_pid(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return decode_status(status);
-    if (r < 0 && errno != EINTR) fail_errno("waitpid");
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(2ms);
-  }
 }
 
 int open_output(const std::string& path) {
@@ -404,7 +395,7 @@ void ServerProcess::start() {
 
 bool ServerProcess::running() {
   if (pid_ <= 0 || exit_code_ != -1) return false;
-  if (auto code = wait_pid(pid_, 0ms)) {
+  if (auto code = it::wait_exit(pid_, 0ms)) {
     exit_code_ = *code;
     return false;
   }
@@ -419,13 +410,33 @@ void ServerProcess::signal(int signo) const {
 int ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) fail("ServerProcess::wait_exit before start()");
   if (exit_code_ != -1) return exit_code_;
-  if (auto code = wait_pid(pid_, timeout)) exit_code_ = *code;
+  if (auto code = it::wait_exit(pid_, timeout)) exit_code_ = *code;
   return exit_code_;
 }
 
 std::string ServerProcess::log() const { return read_file(log_path()); }
 
 std::string ServerProcess::log_path() const { return dir_ + "/server.log"; }
+
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return decode_status(status);
+    if (r < 0 && errno != EINTR) fail_errno("waitpid");
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(2ms);
+  }
+}
+
+pid_t start_program(const std::string& program, const Args& args, const std::string& output,
+                    const Env& environment) {
+  const int fd = open_output(output);
+  const pid_t pid = spawn(program.c_str(), args, environment, fd, fd);
+  ::close(fd);
+  return pid;
+}
 
 namespace {
 
@@ -438,11 +449,11 @@ RunResult run_program(const char* program, const Args& args, std::chrono::millis
   ::close(out_fd);
   ::close(err_fd);
   RunResult result;
-  if (auto code = wait_pid(pid, timeout)) {
+  if (auto code = wait_exit(pid, timeout)) {
     result.exit_code = *code;
   } else {
     ::kill(pid, SIGKILL);
-    wait_pid(pid, 5s);
+    wait_exit(pid, 5s);
   }
   result.out = outputs.read("stdout");
   result.err = outputs.read("stderr");

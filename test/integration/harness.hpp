@@ -175,6 +175,15 @@ struct RunResult {
   std::string err;     // stderr
 };
 
+// Starts `program` (a path, or a name looked up in PATH) with `args`, stdin from /dev/null and
+// stdout and stderr appended to the file `output`. Its environment is the test's without the
+// server's config keys, plus `environment`. Throws when it cannot be started.
+pid_t start_program(const std::string& program, const Args& args, const std::string& output,
+                    const Env& environment = {});
+// `pid`'s exit status (128 + N when signal N ended it) once it has exited, waiting up to
+// `timeout`; nullopt while it still runs.
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout);
+
 // Runs AITOOLS_SERVER_BINARY with `args` to completion (killed after `timeout`).
 // The binaries started by this harness get the test's own environment without the server's
 // known config keys (a developer's SERVICE_PORT or LOG_LEVEL must not change what a test

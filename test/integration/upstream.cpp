@@ -9,11 +9,8 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace it {
 
@@ -23,52 +20,13 @@ using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
-// Starts `argv` (looked up in PATH) with stdout and stderr appended to `output`.
-pid_t spawn_program(const std::vector<std::string>& argv, const std::string& output) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int error = posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (error != 0) fail("cannot start " + argv[0] + ": " + std::strerror(error));
-  return pid;
-}
-
-// Waits up to `timeout` for `pid`; its exit status, or -1 when it is still running.
-int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0 && errno != EINTR) return -1;
-    if (Clock::now() >= deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
 // Runs `argv` to completion (20 s at most); its output goes to `output`.
 int run_program(const std::vector<std::string>& argv, const std::string& output) {
-  const pid_t pid = spawn_program(argv, output);
-  const int code = wait_exit(pid, std::chrono::seconds(20));
-  if (code == -1) {
-    ::kill(pid, SIGKILL);
-    wait_exit(pid, std::chrono::seconds(5));
-  }
-  return code;
+  const pid_t pid = start_program(argv[0], Args(argv.begin() + 1, argv.end()), output);
+  if (auto code = wait_exit(pid, std::chrono::seconds(20))) return *code;
+  ::kill(pid, SIGKILL);
+  wait_exit(pid, std::chrono::seconds(5));
+  return -1;
 }
 
 std::string json_quoted(const std::string& text) {
@@ -111,17 +69,18 @@ void FakeUpstream::start() {
   if (pid_ > 0) fail("FakeUpstream::start while running");
   const std::string port_file = dir_ + "/port";
   ::unlink(port_file.c_str());
-  std::vector<std::string> argv = {"python3", std::string(AITOOLS_SOURCE_DIR) + "/test/upstream/fake_xfyun.py",
-                                   "--keys", dir_ + "/keys.json", "--app-id", options_.app_id,
+  std::vector<std::string> argv = {"python3", std::string(AITOOLS_SOURCE_DIR) + "/test/upstream/" + options_.script,
+                                   "--keys", dir_ + "/keys.json",
                                    "--port-file", port_file, "--port", std::to_string(port_)};
+  if (!options_.app_id.empty()) argv.insert(argv.end(), {"--app-id", options_.app_id});
   if (options_.tls) {
     argv.insert(argv.end(), {"--tls", cert_file_, dir_ + "/key.pem"});
   }
-  pid_ = spawn_program(argv, dir_ + "/upstream.log");
+  pid_ = start_program(argv[0], Args(argv.begin() + 1, argv.end()), dir_ + "/upstream.log");
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   std::string written;
   while ((written = read_file(port_file)).empty()) {
-    if (wait_exit(pid_, std::chrono::milliseconds(0)) != -1) {
+    if (wait_exit(pid_, std::chrono::milliseconds(0))) {
       pid_ = -1;
       fail("fake upstream exited before it listened; log:\n" + log());
     }
@@ -135,7 +94,7 @@ void FakeUpstream::start() {
 void FakeUpstream::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
-  if (wait_exit(pid_, std::chrono::seconds(5)) == -1) {
+  if (!wait_exit(pid_, std::chrono::seconds(5))) {
     ::kill(pid_, SIGKILL);
     wait_exit(pid_, std::chrono::seconds(5));
   }

@@ -1,6 +1,7 @@
 #pragma once
-// A real local upstream for tests: test/upstream/fake_xfyun.py (read its docstring) run as a
-// python3 process on an ephemeral port, plain HTTP or HTTPS with a self-signed certificate.
+// A real local upstream for tests: test/upstream/fake_xfyun.py (or another script there, such as
+// fake_polaris.py; read their docstrings) run as a python3 process on an ephemeral port, plain
+// HTTP or HTTPS with a self-signed certificate.
 //
 //   it::TempDir dir;
 //   it::FakeUpstream upstream(dir, {{"test-key", "test-secret"}});
@@ -27,9 +28,12 @@ using Keys = std::map<std::string, std::string>;  // api_key -> api_secret
 
 struct FakeUpstreamOptions {
   Keys keys = {{"test-key", "test-secret"}};
-  std::string app_id = "test-app";  // the app id its translation and image APIs accept
+  std::string app_id = "test-app";  // the app id its translation and image APIs accept; "": none
   // HTTPS with a certificate for IP 127.0.0.1 made by the openssl CLI (see ca_file()).
   bool tls = false;
+  // The script under test/upstream/ to run: fake_xfyun.py, or fake_polaris.py (a Polaris
+  // config centre; `keys` are then its accounts, username -> password, and `app_id` is "").
+  std::string script = "fake_xfyun.py";
 };
 
 class FakeUpstream {

@@ -19,21 +19,19 @@ Keys come from --keys FILE ({"api_key": "api_secret", ...}), re-read on every re
 test can rotate credentials while requests flow. --app-id is the app id the APIs accept.
 The listening port is written to --port-file once the socket is bound.
 """
-import argparse
-import os
 import base64
 import email.utils
 import hashlib
 import hmac
 import json
 import socket
-import ssl
 import struct
 import sys
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import fake_server
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 STATE = {"mode": "normal", "delay_ms": 0, "requests": []}
@@ -201,24 +199,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--keys", required=True)
-    parser.add_argument("--app-id", default="test-app")
-    parser.add_argument("--port-file", required=True)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
-    ARGS = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    server.daemon_threads = True
-    if ARGS.tls:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*ARGS.tls)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    with open(ARGS.port_file + ".tmp", "w") as f:
-        f.write(str(server.server_address[1]))
-    import os
-    os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
-    server.serve_forever()
+    ARGS = fake_server.parse_arguments(lambda parser: parser.add_argument("--app-id", default="test-app"))
+    fake_server.serve(Handler, ARGS)
 
 
 if __name__ == "__main__":
