@@ -152,6 +152,18 @@ std::string rollback_text(const Json& rollback) {
               : "the files on disk are the same");
 }
 
+// "etcd http://10.0.0.5:2379, connected, revision 42" or "..., unreachable since T: why".
+std::string config_source_text(const Json& source) {
+  std::string line = text(source, "source") + " " + text(source, "endpoint") + ", ";
+  if (flag(member(&source, "connected")))
+    line += "connected";
+  else
+    line += "unreachable since " + text(source, "since") + ": " + text(source, "error");
+  line += flag(member(&source, "loaded")) ? ", version " + text(source, "version")
+                                          : ", never loaded (serving the env file alone)";
+  return line;
+}
+
 void print_status(std::ostream& out, const Json& status) {
   Table summary;
   summary.add({"generation", text(status, "generation")});
@@ -164,6 +176,8 @@ void print_status(std::ostream& out, const Json& status) {
   summary.add({"restart required", text(status, "restart_required")});
   if (const Json* rollback = member(&status, "rollback"); rollback && rollback->IsObject())
     summary.add({"rollback", rollback_text(*rollback)});
+  if (const Json* source = member(&status, "config_source"); source && source->IsObject())
+    summary.add({"config source", config_source_text(*source)});
   summary.print(out);
   out << '\n';
   Table services({"SERVICE", "STATE", "FILE", "ROUTES", "ERROR"});

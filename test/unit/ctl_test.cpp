@@ -229,6 +229,25 @@ BOOST_AUTO_TEST_CASE(status_prints_summary_rollback_and_services) {
   BOOST_TEST(result.err == "");
 }
 
+BOOST_AUTO_TEST_CASE(status_prints_the_config_source) {
+  const std::string down =
+      R"({"generation": 3, "config_source": {"source": "etcd", "endpoint": "http://e:2379",
+          "connected": false, "loaded": true, "error": "refused", "version": "42",
+          "revision": 42, "since": "2026-11-28T15:00:00.000Z"}, "services": {}})";
+  auto result = run({"status"}, {{200, down}});
+  BOOST_TEST(contains(result.out, "config source     etcd http://e:2379, unreachable since "
+                                  "2026-11-28T15:00:00.000Z: refused, version 42\n"));
+  const std::string never =
+      R"({"generation": 1, "config_source": {"source": "polaris", "endpoint": "http://p",
+          "connected": true, "loaded": false, "error": null, "version": "", "revision": 0,
+          "since": "x"}, "services": {}})";
+  result = run({"status"}, {{200, never}});
+  BOOST_TEST(contains(result.out, "config source     polaris http://p, connected, never loaded "
+                                  "(serving the env file alone)\n"));
+  result = run({"status"}, {{200, kStatus}});
+  BOOST_TEST(!contains(result.out, "config source"));
+}
+
 BOOST_AUTO_TEST_CASE(json_prints_the_answer_unchanged) {
   const auto result = run({"--json", "status"}, {{200, kStatus}});
   BOOST_TEST(result.code == kOk);
