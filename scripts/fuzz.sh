@@ -2,7 +2,8 @@
 # Fuzzes the env parser, the manifest validator and the router with libFuzzer
 # (test/fuzz/README.md).
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     TARGET: env_file manifest router
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#   TARGET: env_file manifest router config_source
 #
 # Builds build-fuzz/fuzz_<target> with clang (ASan + UBSan), runs each target for the given
 # time (default 60 s) on test/fuzz/corpus/<target>/, then minimises that corpus with
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(env_file manifest router)
+[ ${#targets[@]} -eq 0 ] && targets=(env_file manifest router config_source)
 
 # The targets compile only CAF-free sources: Debian's libcaf is built with g++ and crashes
 # when called from clang-built code.
@@ -26,8 +27,10 @@ declare -A sources=(
               services/echo_kind.cpp services/request_schema.cpp services/dial_test_kind.cpp
               util/utf8.cpp"
   [router]="http/router.cpp http/method.cpp"
+  [config_source]="config/etcd.cpp config/polaris.cpp config/env_file.cpp config/settings.cpp
+                   util/base64.cpp util/url.cpp util/utf8.cpp"
 )
-declare -A max_len=([env_file]=4096 [manifest]=8192 [router]=4096)
+declare -A max_len=([env_file]=4096 [manifest]=8192 [router]=4096 [config_source]=8192)
 for target in "${targets[@]}"; do
   [ -n "${sources[$target]:-}" ] || { echo "fuzz.sh: unknown target $target" >&2; exit 2; }
 done
