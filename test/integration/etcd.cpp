@@ -71,14 +71,6 @@ std::string base64_decode(const std::string& text) {
 
 // ---- gateway bodies ----
 
-// The range_end that makes [prefix, end) every key starting with `prefix`.
-std::string prefix_end(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
-  if (prefix.empty()) return std::string(1, '\0');  // every key
-  prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
-}
-
 // A JSON object of string members: {"k": "v", ...}.
 std::string json_object(const std::vector<std::pair<std::string, std::string>>& members) {
   rapidjson::StringBuffer buffer;
@@ -214,31 +206,12 @@ int64_t EtcdProcess::remove(const std::string& key) {
   return header_revision(call("kv/deleterange", json_object({{"key", base64_encode(key)}})));
 }
 
-int64_t EtcdProcess::remove_prefix(const std::string& prefix) {
-  return header_revision(call("kv/deleterange",
-                              json_object({{"key", base64_encode(prefix)},
-                                           {"range_end", base64_encode(prefix_end(prefix))}})));
-}
-
 std::optional<std::string> EtcdProcess::get(const std::string& key) {
   const auto answer = call("kv/range", json_object({{"key", base64_encode(key)}}));
   if (!answer.HasMember("kvs") || !answer["kvs"].IsArray() || answer["kvs"].Empty())
     return std::nullopt;
   const rapidjson::Value& kv = answer["kvs"][0];
   return kv.HasMember("value") ? base64_decode(json_string(kv["value"])) : std::string();
-}
-
-std::map<std::string, std::string> EtcdProcess::get_prefix(const std::string& prefix) {
-  const auto answer =
-      call("kv/range", json_object({{"key", base64_encode(prefix)},
-                                    {"range_end", base64_encode(prefix_end(prefix))}}));
-  std::map<std::string, std::string> kvs;
-  if (!answer.HasMember("kvs") || !answer["kvs"].IsArray()) return kvs;
-  for (const rapidjson::Value& kv : answer["kvs"].GetArray()) {
-    kvs[base64_decode(json_string(kv["key"]))] =
-        kv.HasMember("value") ? base64_decode(json_string(kv["value"])) : std::string();
-  }
-  return kvs;
 }
 
 int64_t EtcdProcess::revision() {
@@ -305,11 +278,6 @@ void TcpProxy::send(Command command) {
 void TcpProxy::cut() { send(Command::cut); }
 
 void TcpProxy::resume() { send(Command::resume); }
-
-int TcpProxy::connections() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return open_connections_;
-}
 
 void TcpProxy::run() {
   // Each forwarded connection is a pair of sockets; bytes read from one are written to the
@@ -382,7 +350,6 @@ void TcpProxy::run() {
           error_ = error.what();
         }
       }
-      open_connections_ = static_cast<int>(pairs.size());
       pending_ = Command::none;
       done_.notify_all();
       if (command == Command::stop) return;
@@ -416,8 +383,6 @@ void TcpProxy::run() {
         pairs.push_back({client, server});
       }
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    open_connections_ = static_cast<int>(pairs.size());
   }
 }
 

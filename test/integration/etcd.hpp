@@ -49,7 +49,6 @@ class EtcdProcess {
   void start();
   void kill();     // SIGKILL, then waits for the exit; nothing if not running
   void restart();  // kill() if running, then start()
-  bool running() const { return pid_ > 0; }
 
   uint16_t port() const { return client_port_; }
   std::string endpoint() const;  // "http://127.0.0.1:<client port>"
@@ -59,18 +58,17 @@ class EtcdProcess {
   // The store revision after the write.
   int64_t put(const std::string& key, const std::string& value);
   int64_t remove(const std::string& key);
-  int64_t remove_prefix(const std::string& prefix);  // every key starting with `prefix`
   std::optional<std::string> get(const std::string& key);
-  std::map<std::string, std::string> get_prefix(const std::string& prefix);
   int64_t revision();  // the current store revision
   // Compacts the history up to `revision` (physically), so a watch from an older revision
   // is cancelled with compact_revision.
   void compact(int64_t revision);
 
+
+ private:
   // POST <endpoint>/v3/<path> with a JSON body; the parsed answer. Throws unless 200.
   rapidjson::Document call(const std::string& path, const std::string& body);
 
- private:
   std::string dir_;
   std::string data_dir_;
   uint16_t client_port_ = 0;
@@ -94,7 +92,6 @@ class TcpProxy {
   // Both return once the forwarding thread has done it.
   void cut();
   void resume();
-  int connections();  // forwarded connections open now
 
  private:
   enum class Command { none, cut, resume, stop };
@@ -109,7 +106,6 @@ class TcpProxy {
   std::mutex mutex_;
   std::condition_variable done_;
   Command pending_ = Command::none;
-  int open_connections_ = 0;
   std::string error_;  // set by the thread when resume() cannot listen again
   std::thread thread_;
 };
