@@ -142,13 +142,17 @@ SERVICE_HOST=127.0.0.1
 LOG_LEVEL=warn
 RESCAN_INTERVAL_S=0
 EOF
-cat >"$RUN/aitools/services/bench.json" <<'EOF'
+# The proxy route relays to the nginx below (started after aitools, on a port chosen now).
+NGINX_PORT=$(free_port)
+cat >"$RUN/aitools/services/bench.json" <<EOF
 {"routes": [
   {"method": "GET", "path": "/v1/hello/{name}", "kind": "static",
    "options": {"body": {"msg": "hello {name}", "from": "aitools"}}},
   {"method": "POST", "path": "/v1/echo", "kind": "echo"},
   {"method": "GET", "path": "/v1/actor/{name}", "kind": "actor_echo"},
-  {"method": "POST", "path": "/v1/actor-echo", "kind": "actor_echo"}
+  {"method": "POST", "path": "/v1/actor-echo", "kind": "actor_echo"},
+  {"method": "GET", "path": "/v1/proxy/{name}", "kind": "proxy",
+   "options": {"url": "http://127.0.0.1:$NGINX_PORT/v1/hello/{name}"}}
 ]}
 EOF
 start aitools "$BUILD/aitools-server" --config "$RUN/aitools/aitools.env" \
@@ -157,7 +161,6 @@ start aitools "$BUILD/aitools-server" --config "$RUN/aitools/aitools.env" \
 RAW_PORT=$(free_port)
 start raw-pistache "$BUILD/raw-pistache" "$RAW_PORT"
 
-NGINX_PORT=$(free_port)
 mkdir -p "$RUN/nginx/logs"
 nginx_conf() {  # nginx_conf BODY
   cat >"$RUN/nginx/nginx.conf" <<EOF
@@ -218,6 +221,7 @@ CELLS=(
   "aitools echo POST 1 KB|http://127.0.0.1:$AITOOLS_PORT/v1/echo|$RUN/post.lua"
   "aitools actor_echo GET|http://127.0.0.1:$AITOOLS_PORT/v1/actor/world|"
   "aitools actor_echo POST 1 KB|http://127.0.0.1:$AITOOLS_PORT/v1/actor-echo|$RUN/post.lua"
+  "aitools proxy → nginx GET|http://127.0.0.1:$AITOOLS_PORT/v1/proxy/world|"
   "raw Pistache GET|http://127.0.0.1:$RAW_PORT/v1/hello/world|"
   "raw Pistache POST 1 KB|http://127.0.0.1:$RAW_PORT/v1/echo|$RUN/post.lua"
   "raw Pistache + CAF actor GET|http://127.0.0.1:$RAW_PORT/v1/actor/world|"
