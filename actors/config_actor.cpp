@@ -64,14 +64,13 @@ config_actor::behavior_type config_behavior(config_actor::stateful_pointer<Confi
       [=](caf::get_atom) { return self->state.current->config; },
       [=](remote_atom, const RemoteUpdatePtr& update) {
         auto& st = self->state;
+        // A new etcd revision with the same content still counts: it is in the status, and
+        // the acks must report it applied.
         bool changed = !st.source || *st.source != update->status;
         if (changed) st.source = std::make_shared<config::SourceStatus>(update->status);
-        if (update->snapshot &&
-            (!st.remote || !st.remote->same_content(*update->snapshot) ||
-             st.remote->revision != update->snapshot->revision)) {
-          // A new revision alone counts: the acks must report that it is applied.
+        if (update->snapshot) {
+          changed = changed || !st.remote || !st.remote->same_content(*update->snapshot);
           st.remote = update->snapshot;
-          changed = true;
         }
         return changed;
       },

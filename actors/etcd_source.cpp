@@ -156,11 +156,7 @@ bool set_status(EtcdSourceState& st, bool connected, std::string error) {
   next.endpoint = endpoint(st);
   next.connected = connected;
   next.error = std::move(error);
-  next.since = st.status.since;
-  if (next == st.status) return false;
-  next.since = std::chrono::system_clock::now();
-  st.status = std::move(next);
-  return true;
+  return st.status.update(std::move(next));
 }
 
 // Hands the config actor a new set (or none: only the status) and, when it differs from what

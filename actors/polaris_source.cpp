@@ -110,15 +110,6 @@ void push(source_pointer self, config::RemoteSnapshotPtr snapshot) {
   });
 }
 
-// Records `next` as the status; `since` moves only when something changed.
-bool set_status(PolarisSourceState& st, config::SourceStatus next) {
-  next.since = st.status.since;
-  if (next == st.status) return false;
-  next.since = std::chrono::system_clock::now();
-  st.status = std::move(next);
-  return true;
-}
-
 void schedule(source_pointer self, milliseconds delay) {
   auto& st = self->state;
   st.polling = false;
@@ -151,7 +142,7 @@ void failed(source_pointer self, const std::string& kind, std::string error,
     config::SourceStatus next = st.status;
     next.connected = false;
     next.error = std::move(error);
-    if (set_status(st, std::move(next)) || st.start_promise.pending()) push(self, nullptr);
+    if (st.status.update(std::move(next)) || st.start_promise.pending()) push(self, nullptr);
   }
   schedule(self, std::min(st.backoff, st.interval));
   st.backoff = std::min(st.backoff * 2, st.interval);
@@ -172,7 +163,7 @@ void downloaded(source_pointer self, const UpstreamResult& result) {
   next.loaded = true;
   next.error.clear();
   next.version = snapshot->version;
-  const bool status_changed = set_status(st, std::move(next));
+  const bool status_changed = st.status.update(std::move(next));
   if (new_content) {
     log::info("polaris_config", {{"version", snapshot->version},
                                  {"keys", std::to_string(snapshot->values.size())}});

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace aitools::config {
@@ -66,6 +67,15 @@ struct SourceStatus {
            revision == o.revision && since == o.since;
   }
   bool operator!=(const SourceStatus& o) const { return !(*this == o); }
+  // Becomes `next`, with `since` moved to now only when another field differs. Returns whether
+  // anything changed (the source then tells the config actor).
+  bool update(SourceStatus next) {
+    next.since = since;
+    if (next == *this) return false;
+    next.since = std::chrono::system_clock::now();
+    *this = std::move(next);
+    return true;
+  }
 };
 using SourceStatusPtr = std::shared_ptr<const SourceStatus>;
 
