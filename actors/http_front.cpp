@@ -12,6 +12,15 @@ namespace {
 
 using std::chrono::steady_clock;
 
+// The front actor's view of one reactor's writes from other threads (http::ReactorWrites).
+struct ReactorWatch {
+  http::ReactorWritesPtr writes;
+  std::weak_ptr<Pistache::Tcp::Peer> peer;  // the latest connection written to
+  uint64_t seen_pushed = 0;                 // `pushed` at the last look
+  int quiet_ticks = 0;                      // looks in a row with writes queued, none pushed
+  int nudges = 0;                           // empty writes pushed since the last progress
+};
+
 struct FrontState {
   std::shared_ptr<http::FrontShared> shared;
   // Declared after `shared`, so destroyed first: the endpoint stops before what it uses goes.
@@ -20,30 +29,62 @@ struct FrontState {
   steady_clock::time_point drain_deadline;
   std::optional<steady_clock::time_point> flush_deadline;
   int64_t cut_off = 0;
-  std::vector<http::PendingWritePtr> watching;  // off-reactor writes not yet settled
-  bool nudge_armed = false;                     // a nudge tick is on its way
+  std::vector<ReactorWatch> reactors;  // every reactor written to from other threads
+  bool nudge_armed = false;            // a nudge tick is on its way
   static inline const char* name = "aitools.http_front";
 };
 
 using front_pointer = http_front_actor::stateful_pointer<FrontState>;
 
-// How often off-reactor writes that have not settled get looked at.
+// How often reactors with writes still queued are looked at.
 constexpr auto kNudgeTick = std::chrono::milliseconds(1);
+// Empty writes to a quiet reactor, at its quiet looks 1, 2, 4, 8...: about a second in all.
+constexpr int kMaxNudges = 10;
 
-// Re-wakes Pistache for writes still unsettled, at ticks 1, 2, 4, 8... after they were made
-// (http::nudge gives up after a bounded number of tries).
-void nudge_unsettled(front_pointer self) {
+// Takes the reactors sighted since the last look, with their latest connections.
+void take_sightings(FrontState& st) {
+  auto sightings = st.shared->sightings.take();
+  for (auto sighting = sightings.rbegin(); sighting != sightings.rend(); ++sighting) {  // oldest first
+    auto watch = std::find_if(st.reactors.begin(), st.reactors.end(),
+                              [&](const ReactorWatch& w) { return w.writes == sighting->reactor; });
+    if (watch == st.reactors.end())
+      watch = st.reactors.insert(st.reactors.end(), ReactorWatch{sighting->reactor, {}});
+    watch->peer = std::move(sighting->peer);
+    // Cleared before `pushed` is read below (see http::send_deferred).
+    sighting->reactor->sighted = false;
+  }
+}
+
+// Looks at one reactor; returns whether it needs another look.
+bool look_at(ReactorWatch& watch) {
+  const uint64_t pushed = watch.writes->pushed.load();
+  const bool all_settled = watch.writes->settled.load() >= pushed;
+  if (all_settled || pushed != watch.seen_pushed) {
+    // All written, or a write pushed since the last look woke the reactor.
+    watch.seen_pushed = pushed;
+    watch.quiet_ticks = watch.nudges = 0;
+    return !all_settled;
+  }
+  const int quiet = ++watch.quiet_ticks;
+  if ((quiet & (quiet - 1)) != 0) return true;
+  if (watch.nudges >= kMaxNudges) return false;  // a write stuck behind a slow client, say
+  auto peer = watch.peer.lock();
+  if (!peer) return false;  // its writes settle when Pistache drops them
+  ++watch.nudges;
+  const uint64_t number = watch.writes->next();
+  watch.seen_pushed = number;  // our own write is no sign of life
+  http::send_empty(*peer, [writes = watch.writes, number] { writes->settle(number); });
+  return true;
+}
+
+// Finds reactors that may hold a stranded write and nudges them (see http::ReactorWrites).
+void nudge_quiet_reactors(front_pointer self) {
   auto& st = self->state;
   st.nudge_armed = false;
-  for (auto& write : st.shared->unsettled.take()) st.watching.push_back(std::move(write));
-  auto keep = [](const http::PendingWritePtr& write) {
-    if (write->settled) return false;
-    const int ticks = ++write->ticks;
-    return (ticks & (ticks - 1)) != 0 || http::nudge(*write);
-  };
-  st.watching.erase(std::partition(st.watching.begin(), st.watching.end(), keep),
-                    st.watching.end());
-  if (st.watching.empty()) return;
+  take_sightings(st);
+  bool again = false;
+  for (auto& watch : st.reactors) again = look_at(watch) || again;
+  if (!again) return;
   st.nudge_armed = true;
   self->delayed_send(self, kNudgeTick, tick_atom::value, nudge_atom::value);
 }
@@ -115,7 +156,7 @@ http_front_actor::behavior_type front_behavior(front_pointer self, registry_acto
         self->state.nudge_armed = true;
         self->delayed_send(self, kNudgeTick, tick_atom::value, nudge_atom::value);
       },
-      [=](tick_atom, nudge_atom) { nudge_unsettled(self); },
+      [=](tick_atom, nudge_atom) { nudge_quiet_reactors(self); },
   };
 }
 

@@ -35,7 +35,7 @@ using http_front_actor = state_subscriber::extend<
     caf::reacts_to<retire_atom, ServedStatePtr>,
     // A delayed response that is due.
     caf::reacts_to<respond_atom, http::DeferredResponsePtr>,
-    // Off-reactor writes are waiting in FrontShared::unsettled: watch them until written.
+    // A reactor was written to from another thread (FrontShared::sightings): watch it.
     caf::reacts_to<nudge_atom>,
     // Internal: drain progress check; the nudge tick.
     caf::reacts_to<tick_atom>, caf::reacts_to<tick_atom, nudge_atom>>;

@@ -26,7 +26,7 @@ struct RegistryState {
   services::Catalog catalog;
   std::unique_ptr<ServiceSet> services;  // compiles with `catalog`
   config_actor config;
-  service_caller_actor caller;                   // calls the actors of registered kinds
+  ServiceCaller caller;                          // calls the actors of registered kinds
   std::shared_ptr<http::Metrics> metrics;
   std::map<caf::actor_addr, std::string> kinds;  // registered by message: actor -> kind name
   History history{20};
@@ -331,7 +331,7 @@ ValidationResultPtr validate(registry_pointer self, const ValidationRequest& req
 registry_actor::behavior_type registry_behavior(registry_pointer self, config_actor config,
                                                 std::string services_dir,
                                                 services::Catalog catalog,
-                                                service_caller_actor caller,
+                                                ServiceCaller caller,
                                                 std::shared_ptr<http::Metrics> metrics) {
   auto& initial = self->state;
   initial.config = std::move(config);
@@ -442,7 +442,7 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
 
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
                               std::string services_dir, services::Catalog catalog,
-                              service_caller_actor caller, std::shared_ptr<http::Metrics> metrics) {
+                              ServiceCaller caller, std::shared_ptr<http::Metrics> metrics) {
   return system.spawn(registry_behavior, std::move(config), std::move(services_dir),
                       std::move(catalog), std::move(caller), std::move(metrics));
 }

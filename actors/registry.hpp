@@ -55,7 +55,7 @@ using registry_actor = caf::typed_actor<
 // call their actors through `caller`. Every pass is recorded in `metrics`.
 registry_actor spawn_registry(caf::actor_system& system, config_actor config,
                               std::string services_dir, services::Catalog catalog,
-                              service_caller_actor caller, std::shared_ptr<http::Metrics> metrics);
+                              ServiceCaller caller, std::shared_ptr<http::Metrics> metrics);
 
 }  // namespace aitools
 

@@ -71,7 +71,7 @@ std::unique_ptr<Server> Server::start(caf::actor_system& system, config::ConfigS
     return fail(services_dir + ": services directory does not exist or is not a directory");
 
   h.metrics = std::make_shared<http::Metrics>();
-  h.service_caller = spawn_service_caller(system);
+  h.service_caller = ServiceCaller(system);
   h.echo_service = spawn_echo_service(system);
   h.upstream = spawn_upstream(system);
   services::Catalog catalog = server_catalog(h);
@@ -214,7 +214,7 @@ void Server::stop() {
   stop_actor(system_, h.registry);
   stop_actor(system_, h.config);
   stop_actor(system_, h.echo_service);
-  stop_actor(system_, h.service_caller);
+  stop_actor(system_, h.service_caller.actor());
   log::info("stopped");
 }
 

@@ -37,7 +37,7 @@ struct EmbedderKind {
 };
 
 struct ServerHandles {
-  service_caller_actor service_caller;  // asks service actors for HTTP threads
+  ServiceCaller service_caller;  // asks service actors for HTTP threads
   service_actor echo_service;           // serves the built-in `actor_echo` kind
   upstream_actor upstream;              // outgoing HTTP(S) of the `proxy` kind and the tools
   config_actor config;

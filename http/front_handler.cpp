@@ -22,19 +22,20 @@ void FrontShared::publish(ServedStatePtr next) {
 namespace {
 
 // Counts `response` towards `counters` and the request duration since `started`, hands it to
-// Pistache and moves it from "in flight" to "unwritten". `track`: written from an actor
-// thread (see PendingWrite).
-PendingWritePtr hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
-                         const Response& response, bool head, bool close, bool track,
-                         StatusCounters& counters, steady_clock::time_point started) {
+// Pistache and moves it from "in flight" to "unwritten"; `on_settled` runs after that.
+void hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
+              const Response& response, bool head, bool close, StatusCounters& counters,
+              steady_clock::time_point started, std::function<void()> on_settled = nullptr) {
   counters.count(response.status);
   shared->metrics->observe_request(steady_clock::now() - started);
   shared->unwritten.fetch_add(1, std::memory_order_relaxed);
-  SendOptions options{head, close, track,
-                      [shared] { shared->unwritten.fetch_sub(1, std::memory_order_relaxed); }};
-  auto write = send(writer, response, std::move(options));
+  SendOptions options{head, close, false,
+                      [shared, then = std::move(on_settled)] {
+                        shared->unwritten.fetch_sub(1, std::memory_order_relaxed);
+                        if (then) then();
+                      }};
+  send(writer, response, std::move(options));
   shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
-  return write;
 }
 
 // Has the front actor send a response after its delay.
@@ -69,13 +70,15 @@ class FrontCompletion final : public Completion {
 class FrontDeferral final : public Deferral {
  public:
   FrontDeferral(PH::ResponseWriter& writer, bool head, const std::shared_ptr<FrontShared>& shared,
-                const std::shared_ptr<StatusCounters>& counters, steady_clock::time_point started)
-      : writer_(writer), head_(head), shared_(shared), counters_(counters), started_(started) {}
+                const std::shared_ptr<StatusCounters>& counters, steady_clock::time_point started,
+                const ReactorWritesPtr& reactor)
+      : writer_(writer), head_(head), shared_(shared), counters_(counters), started_(started),
+        reactor_(reactor) {}
   CompletionPtr defer() override {
     if (taken_) throw std::logic_error("a request's Completion can be taken only once");
     taken_ = true;
-    return std::make_shared<FrontCompletion>(std::make_shared<DeferredResponse>(
-        DeferredResponse{std::move(writer_), Response{}, head_, shared_, counters_, started_}));
+    return std::make_shared<FrontCompletion>(std::make_shared<DeferredResponse>(DeferredResponse{
+        std::move(writer_), Response{}, head_, shared_, counters_, started_, reactor_}));
   }
   bool taken() const { return taken_; }
 
@@ -85,20 +88,36 @@ class FrontDeferral final : public Deferral {
   const std::shared_ptr<FrontShared>& shared_;
   const std::shared_ptr<StatusCounters>& counters_;
   steady_clock::time_point started_;
+  const ReactorWritesPtr& reactor_;
   bool taken_ = false;
 };
 
 }  // namespace
 
-void FrontShared::watch(PendingWritePtr write) {
-  if (write && !write->settled && unsettled.push(std::move(write)))
-    caf::anon_send(deferred, nudge_atom::value);
+void ReactorWrites::settle(uint64_t number) {
+  uint64_t highest = settled.load();
+  while (highest < number && !settled.compare_exchange_weak(highest, number)) {
+  }
 }
 
 void send_deferred(DeferredResponse& deferred) {
   auto& shared = deferred.shared;
-  shared->watch(hand_off(shared, deferred.writer, deferred.response, deferred.head,
-                         shared->draining.load(), true, *deferred.counters, deferred.started));
+  auto& reactor = deferred.reactor;
+  // Numbered before the sighting is checked: the front actor clears `sighted` before it reads
+  // `pushed`, so it either sees this write pending or this write sights the reactor again.
+  const uint64_t number = reactor->next();
+  if (!reactor->sighted.exchange(true)) {
+    std::weak_ptr<Pistache::Tcp::Peer> peer;
+    try {
+      peer = deferred.writer.peer();
+    } catch (const std::exception&) {
+      // The client is gone; the write below is dropped and settles at once.
+    }
+    if (shared->sightings.push(Sighting{reactor, std::move(peer)}))
+      caf::anon_send(shared->deferred, nudge_atom::value);
+  }
+  hand_off(shared, deferred.writer, deferred.response, deferred.head, shared->draining.load(),
+           *deferred.counters, deferred.started, [reactor, number] { reactor->settle(number); });
 }
 
 const ServedState& FrontHandler::current() {
@@ -117,7 +136,7 @@ const ServedState& FrontHandler::current() {
 
 void FrontHandler::answer(PH::ResponseWriter& writer, const Response& response, bool head,
                           bool close, StatusCounters& counters) {
-  hand_off(shared_, writer, response, head, close, false, counters, started_);
+  hand_off(shared_, writer, response, head, close, counters, started_);
 }
 
 void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writer) {
@@ -160,7 +179,7 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
   // Never null: RouteTable::build gives counters to every method the router serves a route for.
   const std::shared_ptr<StatusCounters>& counters = route.counters[static_cast<size_t>(*method)];
 
-  FrontDeferral deferral(writer, head, shared_, counters, started_);
+  FrontDeferral deferral(writer, head, shared_, counters, started_, reactor_);
   std::optional<Response> response;
   try {
     response = route.handler->handle(PistacheRequest(request), params_, deferral);
@@ -181,7 +200,7 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
   }
   if (response->delay.count() > 0) {
     send_later(std::make_shared<DeferredResponse>(DeferredResponse{
-        std::move(writer), *std::move(response), head, shared_, counters, started_}));
+        std::move(writer), *std::move(response), head, shared_, counters, started_, reactor_}));
     return;
   }
   answer(writer, *response, head, false, *counters);

@@ -16,8 +16,32 @@
 #include "http/pistache_adapter.hpp"
 #include "http/request.hpp"
 #include "http/router.hpp"
+#include "util/push_list.hpp"
 
 namespace aitools::http {
+
+// The writes made to one reactor thread (one handler clone) from other threads: actors'
+// answers and delayed responses. Pistache can strand such a write in the reactor's queue (see
+// PendingWrite) until the next write to that reactor. The front actor therefore looks for a
+// reactor with writes still queued and none pushed since its last look, and pushes an empty
+// write to it; a reactor that keeps getting writes is never nudged.
+struct ReactorWrites {
+  std::atomic<uint64_t> pushed{0};   // writes pushed so far (they are numbered 1, 2, ...)
+  std::atomic<uint64_t> settled{0};  // the highest number settled: the queue is past all before
+  std::atomic<bool> sighted{false};  // a peer of this reactor waits in FrontShared::sightings
+
+  // Numbers the next write (before it is pushed).
+  uint64_t next() { return pushed.fetch_add(1) + 1; }
+  // Any thread, once write `number` was written, failed or was dropped.
+  void settle(uint64_t number);
+};
+using ReactorWritesPtr = std::shared_ptr<ReactorWrites>;
+
+// A reactor with writes from other threads, and a connection of it to nudge through.
+struct Sighting {
+  ReactorWritesPtr reactor;
+  std::weak_ptr<Pistache::Tcp::Peer> peer;
+};
 
 // Shared by the front actor and every handler clone.
 struct FrontShared {
@@ -35,9 +59,9 @@ struct FrontShared {
   std::atomic<int64_t>& in_flight;
   std::atomic<int64_t> unwritten{0};  // responses handed to Pistache, not yet written
   caf::actor deferred;                // the front actor: sends delayed responses, nudges writes
-  UnsettledWrites unsettled;          // off-reactor writes the front actor nudges until settled
-  // Called after writing off-reactor: has the front actor watch `write` (see PendingWrite).
-  void watch(PendingWritePtr write);
+  // Reactors written to from other threads since the front actor last looked (one entry per
+  // reactor until then: the first write after a look adds it and wakes the front actor).
+  PushList<Sighting> sightings;
 };
 
 // A response to send later (static delay_ms, or a deferred handler's answer) without holding
@@ -49,6 +73,7 @@ struct DeferredResponse {
   std::shared_ptr<FrontShared> shared;
   std::shared_ptr<StatusCounters> counters;        // the route's, for the request's method
   std::chrono::steady_clock::time_point started;  // when the front's handler started
+  ReactorWritesPtr reactor;                       // of the request's connection
 };
 using DeferredResponsePtr = std::shared_ptr<DeferredResponse>;
 
@@ -60,6 +85,10 @@ class FrontHandler : public Pistache::Http::Handler {
   HTTP_PROTOTYPE(FrontHandler)
 
   explicit FrontHandler(std::shared_ptr<FrontShared> shared) : shared_(std::move(shared)) {}
+  // Pistache clones the handler for each reactor thread: a clone keeps the prototype's
+  // Pistache settings (limits, timeouts) and starts with its own ReactorWrites and cache.
+  FrontHandler(const FrontHandler& prototype)
+      : Pistache::Http::Handler(prototype), shared_(prototype.shared_) {}
   void onRequest(const Pistache::Http::Request& request,
                  Pistache::Http::ResponseWriter writer) override;
 
@@ -69,6 +98,7 @@ class FrontHandler : public Pistache::Http::Handler {
               bool close, StatusCounters& counters);
 
   std::shared_ptr<FrontShared> shared_;
+  const ReactorWritesPtr reactor_ = std::make_shared<ReactorWrites>();
   uint64_t seen_version_ = 0;
   ServedStatePtr cached_;
   HeaderPtr generation_header_;  // X-Route-Generation of cached_, shared by its responses

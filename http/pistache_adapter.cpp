@@ -196,29 +196,15 @@ PendingWritePtr send(PH::ResponseWriter& writer, const Response& response, SendO
 bool nudge(PendingWrite& write) {
   constexpr int kMaxNudges = 10;  // with doubling delays from 1 ms: about a second in all
   if (write.settled || !write.peer || ++write.nudges > kMaxNudges) return false;
-  write.peer->send(Pistache::RawBuffer(std::string(), 0));
+  send_empty(*write.peer, nullptr);
   return true;
 }
 
-UnsettledWrites::~UnsettledWrites() { take(); }
-
-bool UnsettledWrites::push(PendingWritePtr write) {
-  Node* node = new Node{std::move(write), head_.load(std::memory_order_relaxed)};
-  while (!head_.compare_exchange_weak(node->next, node, std::memory_order_release,
-                                      std::memory_order_relaxed)) {
-  }
-  return node->next == nullptr;
-}
-
-std::vector<PendingWritePtr> UnsettledWrites::take() {
-  std::vector<PendingWritePtr> writes;
-  for (Node* node = head_.exchange(nullptr, std::memory_order_acquire); node;) {
-    writes.push_back(std::move(node->write));
-    Node* next = node->next;
-    delete node;
-    node = next;
-  }
-  return writes;
+void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled) {
+  auto settlement = std::make_shared<Settlement>(std::move(on_settled));
+  peer.send(Pistache::RawBuffer(std::string(), 0))
+      .then([settlement](ssize_t) { settlement->settle(); },
+            [settlement](std::exception_ptr) { settlement->settle(); });
 }
 
 void EndpointShutdown::operator()(PH::Endpoint* endpoint) const {

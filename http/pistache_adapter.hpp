@@ -7,7 +7,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
@@ -57,7 +56,6 @@ struct PendingWrite {
   std::shared_ptr<Pistache::Tcp::Peer> peer;
   std::atomic<bool> settled{false};
   int nudges = 0;
-  int ticks = 0;  // nudge ticks seen by the watching actor
 };
 using PendingWritePtr = std::shared_ptr<PendingWrite>;
 
@@ -65,28 +63,9 @@ using PendingWritePtr = std::shared_ptr<PendingWrite>;
 // later: false once the write settled, the peer is gone, or after a bounded number of tries.
 bool nudge(PendingWrite& write);
 
-// Writes made off-reactor, collected without a lock by the threads that make them for the
-// one actor that nudges them (so a busy server pays one wake-up per batch, not per write).
-class UnsettledWrites {
- public:
-  UnsettledWrites() = default;
-  UnsettledWrites(const UnsettledWrites&) = delete;
-  UnsettledWrites& operator=(const UnsettledWrites&) = delete;
-  ~UnsettledWrites();
-
-  // Any thread. True when the list was empty: the caller then wakes the nudging actor, which
-  // takes the list only later, so pushes meanwhile need no wake-up.
-  bool push(PendingWritePtr write);
-  // The nudging actor: everything pushed so far.
-  std::vector<PendingWritePtr> take();
-
- private:
-  struct Node {
-    PendingWritePtr write;
-    Node* next;
-  };
-  std::atomic<Node*> head_{nullptr};
-};
+// Pushes an empty write to `peer`, which wakes its reactor; `on_settled` runs once it was
+// written, failed or was dropped.
+void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled);
 
 struct SendOptions {
   bool head = false;   // HEAD: headers only

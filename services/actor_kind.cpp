@@ -2,7 +2,6 @@
 
 #include <rapidjson/document.h>
 
-#include <caf/send.hpp>
 
 namespace aitools::services {
 
@@ -13,26 +12,25 @@ constexpr uint32_t kMaxTimeoutMs = 600000;
 
 class ActorHandler final : public RouteHandler {
  public:
-  ActorHandler(service_actor service, service_caller_actor caller, uint32_t timeout_ms)
+  ActorHandler(service_actor service, ServiceCaller caller, uint32_t timeout_ms)
       : service_(std::move(service)), caller_(std::move(caller)), timeout_ms_(timeout_ms) {}
 
   std::optional<http::Response> handle(const http::Request& request, const http::Params& params,
                                        http::Deferral& deferral) const override {
     auto value = std::make_shared<const http::RequestValue>(request, params);
-    caf::anon_send(caller_, call_atom::value, service_, std::move(value), timeout_ms_,
-                   deferral.defer());
+    caller_.call(service_, std::move(value), timeout_ms_, deferral.defer());
     return std::nullopt;
   }
 
  private:
   service_actor service_;
-  service_caller_actor caller_;
+  ServiceCaller caller_;
   uint32_t timeout_ms_;
 };
 
 class ActorKind final : public ServiceKind {
  public:
-  ActorKind(std::string name, service_actor service, service_caller_actor caller)
+  ActorKind(std::string name, service_actor service, ServiceCaller caller)
       : name_(std::move(name)), service_(std::move(service)), caller_(std::move(caller)) {}
 
   std::string_view name() const override { return name_; }
@@ -61,13 +59,13 @@ class ActorKind final : public ServiceKind {
  private:
   std::string name_;
   service_actor service_;
-  service_caller_actor caller_;
+  ServiceCaller caller_;
 };
 
 }  // namespace
 
 std::shared_ptr<const ServiceKind> make_actor_kind(std::string name, service_actor service,
-                                                   service_caller_actor caller) {
+                                                   ServiceCaller caller) {
   return std::make_shared<ActorKind>(std::move(name), std::move(service), std::move(caller));
 }
 

@@ -14,6 +14,6 @@
 namespace aitools::services {
 
 std::shared_ptr<const ServiceKind> make_actor_kind(std::string name, service_actor service,
-                                                   service_caller_actor caller);
+                                                   ServiceCaller caller);
 
 }  // namespace aitools::services

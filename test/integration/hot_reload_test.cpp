@@ -488,4 +488,32 @@ BOOST_AUTO_TEST_CASE(actor_backed_route_serves_and_reloads) {
   BOOST_TEST(live.client.connects() == 1);  // answers from an actor keep the connection alive
 }
 
+// An answer written from an actor thread can be stranded in Pistache's write queue until the
+// next write to that reactor (http::ReactorWrites). Bursts of requests on several connections,
+// each burst answered before the next is sent, leave no next write after each burst: every
+// answer must still come, well within 2 s.
+BOOST_AUTO_TEST_CASE(actor_answers_to_bursts_all_arrive) {
+  LiveServer live(it::Manifests{
+      {"a.json", R"({"routes": [{"method": "GET", "path": "/a/{id}", "kind": "actor_echo"}]})"}});
+  std::vector<std::unique_ptr<it::HttpClient>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<it::HttpClient>(live.server.port(), 2s));
+  const auto started = std::chrono::steady_clock::now();
+  constexpr int kBursts = 4000;
+  int burst = 0;
+  try {
+    for (; burst < kBursts; ++burst) {
+      for (auto& client : clients) client->send_request("GET", "/a/" + std::to_string(burst));
+      bool ok = true;
+      for (auto& client : clients) ok = client->read_response().status == 200 && ok;
+      if (!ok) break;
+    }
+  } catch (const std::exception& e) {
+    BOOST_TEST_MESSAGE("burst " << burst << ": " << e.what());
+  }
+  BOOST_TEST(burst == kBursts);
+  BOOST_TEST_MESSAGE(burst << " bursts of " << clients.size() << " actor answers in "
+                           << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - started).count() << " ms");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

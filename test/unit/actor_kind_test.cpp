@@ -1,5 +1,10 @@
 // The actor-backed kind: requests reach a service actor as immutable values through the
-// service caller, and come back as the HTTP answer; slow and dead actors map to 504 and 502.
+// service caller, and come back as the HTTP answer; slow actors map to 504, dead ones and
+// dropped requests to 502.
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <boost/test/unit_test.hpp>
 
 #include <caf/all.hpp>
@@ -40,12 +45,22 @@ service_actor::behavior_type silent_behavior(service_actor::stateful_pointer<
   };
 }
 
+// A service actor that drops every request without answering: its promise is discarded.
+service_actor::behavior_type forgetful_behavior(service_actor::pointer self) {
+  return {
+      [=](const http::RequestValuePtr&) -> caf::typed_response_promise<http::Response> {
+        self->make_response_promise<http::Response>();
+        return {};
+      },
+  };
+}
+
 struct ActorKindFixture {
   const config::LogLevel saved_level = log::level();
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  service_caller_actor caller = spawn_service_caller(sys);
-  std::vector<caf::actor> spawned{caf::actor_cast<caf::actor>(caller)};
+  ServiceCaller caller{sys};
+  std::vector<caf::actor> spawned{caf::actor_cast<caf::actor>(caller.actor())};
 
   ActorKindFixture() { log::set_level(config::LogLevel::error); }
   ~ActorKindFixture() {
@@ -67,7 +82,7 @@ struct ActorKindFixture {
 };
 
 std::string compile_error(const char* options_json) {
-  auto kind = services::make_actor_kind("mine", service_actor{}, service_caller_actor{});
+  auto kind = services::make_actor_kind("mine", service_actor{}, ServiceCaller{});
   rapidjson::Document options;
   options.Parse(options_json);
   std::string error;
@@ -124,6 +139,33 @@ BOOST_AUTO_TEST_CASE(a_dead_actor_answers_502, *boost::unit_test::timeout(10)) {
   self->receive([](const caf::down_msg&) {});
   const http::Response response = test::call(*handler, PostRequest{}, {{"id", "7"}});
   BOOST_TEST(response.status == 502);
+}
+
+BOOST_AUTO_TEST_CASE(an_actor_dropping_the_request_answers_502, *boost::unit_test::timeout(10)) {
+  ActorKindFixture f;
+  auto handler = f.compile(f.sys.spawn(forgetful_behavior), nullptr);
+  const http::Response response = test::call(*handler, PostRequest{}, {{"id", "7"}});
+  BOOST_TEST(response.status == 502);
+}
+
+// Calls come from every HTTP thread at once; each gets its own answer.
+BOOST_AUTO_TEST_CASE(concurrent_calls_each_get_their_answer, *boost::unit_test::timeout(30)) {
+  ActorKindFixture f;
+  auto handler = f.compile(spawn_echo_service(f.sys), R"({"timeout_ms": 5000})");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        const http::Response response = test::call(*handler, PostRequest{}, {{"id", id}});
+        if (response.status != 200 ||
+            response.body.find("\"params\":{\"id\":\"" + id + "\"}") == std::string::npos)
+          ++wrong;
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  BOOST_TEST(wrong.load() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(options_are_validated) {

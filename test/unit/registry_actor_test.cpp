@@ -201,7 +201,7 @@ struct RegistryFixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   aitools::config_actor config;
-  aitools::service_caller_actor caller;
+  aitools::ServiceCaller caller;
   aitools::registry_actor registry;
   std::vector<caf::actor> spawned;  // every actor a test started, stopped at the end
 
@@ -212,7 +212,8 @@ struct RegistryFixture {
     auto initial = config::load_config(env_path(), {}, no_environment);
     BOOST_REQUIRE_MESSAGE(initial.ok(), "invalid test env file");
     config = track(aitools::spawn_config_actor(sys, initial.snapshot));
-    caller = track(aitools::spawn_service_caller(sys));
+    caller = aitools::ServiceCaller(sys);
+    track(caller.actor());
     registry = track(aitools::spawn_registry(sys, config, services_dir(),
                                              aitools::services::Catalog::builtin(), caller,
                                              std::make_shared<aitools::http::Metrics>()));
