@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "actors/api_docs_builder.hpp"
 #include "actors/debouncer.hpp"
 #include "actors/service_set.hpp"
 #include "services/actor_kind.hpp"
@@ -27,6 +28,7 @@ struct RegistryState {
   std::unique_ptr<ServiceSet> services;  // compiles with `catalog`
   config_actor config;
   ServiceCaller caller;                          // calls the actors of registered kinds
+  api_docs_builder_actor docs_builder;           // linked: builds large tables' OpenAPI documents
   std::shared_ptr<http::Metrics> metrics;
   std::map<caf::actor_addr, std::string> kinds;  // registered by message: actor -> kind name
   History history{20};
@@ -120,6 +122,9 @@ void finish_pass(registry_pointer self, const ReloadReportPtr& report) {
   st.in_pass.clear();
   st.running = false;
   st.served = st.services->state();
+  // A document describe_api left to be built: once the table serves, so the swap never waits.
+  if (const auto& document = st.served ? st.served->openapi : nullptr; document && document->claim())
+    self->send(st.docs_builder, st.served);
   answer_waiters(self);
   schedule_run(self);
 }
@@ -339,6 +344,8 @@ registry_actor::behavior_type registry_behavior(registry_pointer self, config_ac
   initial.caller = std::move(caller);
   initial.metrics = std::move(metrics);
   initial.services = std::make_unique<ServiceSet>(initial.catalog, std::move(services_dir));
+  initial.docs_builder = spawn_api_docs_builder(self->system());
+  self->link_to(initial.docs_builder);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),

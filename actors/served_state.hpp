@@ -78,7 +78,7 @@ struct ServedState {
   uint64_t generation = 0;
   http::RouteTablePtr routes;
   // GET /openapi.json's document of `routes`, and /docs's files; null while DOCS_ENABLE is false.
-  std::shared_ptr<const std::string> openapi;
+  http::OpenApiDocumentPtr openapi;
   http::DocsAssetsPtr docs;
   config::ConfigSnapshotPtr config;  // the config in force
   std::string services_dir;

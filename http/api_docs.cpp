@@ -128,15 +128,23 @@ DocsAssetsPtr load_docs_assets(const std::vector<std::string>& dirs, const std::
   return assets;
 }
 
+void fill_openapi(const ServedState& state) {
+  state.openapi->fill(
+      build_openapi(*state.routes, state.generation, state.config->settings.openapi_title));
+}
+
 bool describe_api(ServedState& next, const ServedState* previous) {
   const config::Settings& settings = next.config->settings;
   if (!settings.docs_enable) return false;
   const bool same_title =
       previous && previous->config->settings.openapi_title == settings.openapi_title;
-  next.openapi = previous && previous->openapi && same_title && previous->routes == next.routes
-                     ? previous->openapi
-                     : std::make_shared<const std::string>(
-                           build_openapi(*next.routes, next.generation, settings.openapi_title));
+  if (previous && previous->openapi && same_title && previous->routes == next.routes) {
+    next.openapi = previous->openapi;
+  } else {
+    next.openapi = std::make_shared<OpenApiDocument>();
+    if (next.routes->routes().size() <= OpenApiDocument::kInlineRoutes && next.openapi->claim())
+      fill_openapi(next);
+  }
 
   const DocsAssetsPtr& before = previous ? previous->docs : nullptr;
   const auto dirs = config::resolve_docs_ui_dirs(*next.config);
@@ -167,7 +175,12 @@ std::optional<Response> api_docs_response(const ServedState& state, Method metho
   }
   if (openapi) {
     if (!state.openapi) return std::nullopt;
-    return ok("application/json", "no-cache", *state.openapi);
+    if (const std::string* text = state.openapi->text()) return ok("application/json", "no-cache", *text);
+    auto response = detail_response(
+        503, "Service Unavailable: the OpenAPI document of generation " +
+                 std::to_string(state.generation) + " is being built");
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
   }
   if (!state.docs) return std::nullopt;
   // The directories searched are in the server's log, not shown to every client.

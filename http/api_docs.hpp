@@ -2,6 +2,8 @@
 // GET /openapi.json and the Swagger UI page /docs on the main listener (docs/openapi.md).
 // Everything they answer is made off the request path, once per generation or config change,
 // and held in the served state; a request only picks a ready response.
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +18,36 @@ struct ServedState;
 }
 
 namespace aitools::http {
+
+// GET /openapi.json's document of one route table. A large table's document is built after the
+// state it describes is served, so that it never delays a swap: the served state holds it
+// empty, one builder fills it once, and requests read it without a lock.
+class OpenApiDocument {
+ public:
+  // Tables up to this many routes are described within the pass (about 1 ms per 1,000).
+  static constexpr size_t kInlineRoutes = 2000;
+
+  // The document; null until it was filled.
+  const std::string* text() const {
+    return ready_.load(std::memory_order_acquire) ? &text_ : nullptr;
+  }
+  // True for the first caller only: the one that builds and fills the document.
+  bool claim() { return !claimed_.exchange(true); }
+  // Once, by the claimant.
+  void fill(std::string text) {
+    text_ = std::move(text);
+    ready_.store(true, std::memory_order_release);
+  }
+
+ private:
+  std::string text_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> claimed_{false};
+};
+using OpenApiDocumentPtr = std::shared_ptr<OpenApiDocument>;
+
+// Builds the document of `state`'s routes into its (claimed) OpenApiDocument.
+void fill_openapi(const ServedState& state);
 
 // The /docs page and Swagger UI's files, read from one directory.
 struct DocsAssets {
@@ -38,7 +70,10 @@ DocsAssetsPtr load_docs_assets(const std::vector<std::string>& dirs, const std::
 // Fills next.openapi and next.docs (null while DOCS_ENABLE is false), reusing those of
 // `previous` when what they are made from did not change: the route table and the title for
 // the document; the directories and the title for the files (and only once they were found:
-// until then every pass looks again, so installing them needs no restart). Returns whether
+// until then every pass looks again, so installing them needs no restart). A new document of
+// up to OpenApiDocument::kInlineRoutes routes is built here; a larger one is left unclaimed,
+// for the caller to have it built once the state is served (until then /openapi.json answers
+// 503). Returns whether
 // /docs now answers differently although no setting changed (its files were found): a state
 // the front must get even if nothing else changed.
 bool describe_api(ServedState& next, const ServedState* previous);

@@ -77,6 +77,35 @@ BOOST_AUTO_TEST_CASE(the_document_follows_manifest_edits) {
   BOOST_TEST(response.header("Allow").value_or("") == "GET, HEAD");
 }
 
+// A table larger than OpenApiDocument::kInlineRoutes (2,000) is served first and described
+// after: /openapi.json answers 503 with Retry-After until its document is built, then 200.
+BOOST_AUTO_TEST_CASE(a_large_tables_document_follows_the_swap) {
+  std::string routes;
+  for (int i = 0; i < 2500; ++i)
+    routes += std::string(i ? "," : "") + R"({"method": "GET", "path": "/r)" + std::to_string(i) +
+              R"(/{id}", "kind": "static", "options": {"body": "r"}})";
+  it::TempDir dir;
+  it::ServerProcess server(dir, watched_env(), {{"a.json", static_route("GET", "/v1/a", "a")}});
+  server.start();
+  it::HttpClient client(server.port());
+  dir.write_atomic("services/bulk.json", R"({"routes": [)" + routes + "]}");
+  BOOST_REQUIRE(it::wait_for_generation(server, 2, kPatience));
+  BOOST_TEST(client.get("/r2499/x").status == 200);  // served, whether or not described yet
+
+  it::HttpResponse response;
+  BOOST_REQUIRE(it::wait_until([&] {
+    response = client.get("/openapi.json");
+    if (response.status == 503) BOOST_TEST(response.header("Retry-After").value_or("") == "1");
+    return response.status != 503;
+  }, kPatience));
+  BOOST_REQUIRE_EQUAL(response.status, 200);
+  const auto document = it::parse_json(response.body);
+  BOOST_TEST(document["x-generation"].GetUint64() == 2u);
+  BOOST_TEST(document["paths"].HasMember("/r2499/{id}"));
+  BOOST_TEST(document["paths"].HasMember("/v1/a"));
+  BOOST_TEST(server.log().find("event=openapi_built generation=2 routes=2501") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_manifest_route_at_the_same_path_wins) {
   it::TempDir dir;
   it::ServerProcess server(dir, watched_env(),
