@@ -42,7 +42,7 @@ install_packages() {
 "$ROOT/scripts/install-deps.sh"
 install_packages
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target aitools-server raw-pistache reload-bench >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target aitools-server raw-pistache reload-bench greeting-server >/dev/null
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
@@ -161,6 +161,15 @@ start aitools "$BUILD/aitools-server" --config "$RUN/aitools/aitools.env" \
 RAW_PORT=$(free_port)
 start raw-pistache "$BUILD/raw-pistache" "$RAW_PORT"
 
+# An actor-backed route as users write one: the embedding example's greeting actor
+# (examples/embed), answering a small JSON like the raw handler.
+GREETING_PORT=$(free_port)
+mkdir -p "$RUN/greeting/services"
+cp "$ROOT/examples/embed/etc/services/greeting.json" "$RUN/greeting/services/"
+printf 'SERVICE_HOST=127.0.0.1\nSERVICE_PORT=%s\nADMIN_PORT=0\nCAF_ADMIN_PORT=0\nLOG_LEVEL=warn\nRESCAN_INTERVAL_S=0\n' \
+  "$GREETING_PORT" >"$RUN/greeting/greeting.env"
+start greeting "$BUILD/greeting-server" "$RUN/greeting/greeting.env" "$RUN/greeting/services"
+
 mkdir -p "$RUN/nginx/logs"
 nginx_conf() {  # nginx_conf BODY
   cat >"$RUN/nginx/nginx.conf" <<EOF
@@ -207,6 +216,7 @@ start caddy caddy run --config "$RUN/caddy.json"
 
 wait_http "http://127.0.0.1:$AITOOLS_PORT/v1/hello/world"
 wait_http "http://127.0.0.1:$RAW_PORT/v1/hello/world"
+wait_http "http://127.0.0.1:$GREETING_PORT/v1/greet/world"
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 wait_http "http://127.0.0.1:$FASTAPI_PORT/v1/hello/world"
 wait_http "http://127.0.0.1:$CADDY_PORT/"
@@ -222,6 +232,7 @@ CELLS=(
   "aitools actor_echo GET|http://127.0.0.1:$AITOOLS_PORT/v1/actor/world|"
   "aitools actor_echo POST 1 KB|http://127.0.0.1:$AITOOLS_PORT/v1/actor-echo|$RUN/post.lua"
   "aitools proxy → nginx GET|http://127.0.0.1:$AITOOLS_PORT/v1/proxy/world|"
+  "aitools embedded greeting actor GET|http://127.0.0.1:$GREETING_PORT/v1/greet/world|"
   "raw Pistache GET|http://127.0.0.1:$RAW_PORT/v1/hello/world|"
   "raw Pistache POST 1 KB|http://127.0.0.1:$RAW_PORT/v1/echo|$RUN/post.lua"
   "raw Pistache + CAF actor GET|http://127.0.0.1:$RAW_PORT/v1/actor/world|"
@@ -246,10 +257,12 @@ for rep in $(seq "$REPEATS"); do
 done
 record "rss|aitools" kib "$(peak_rss_kib "$(cat "$RUN/aitools.pid")")"
 record "rss|raw Pistache" kib "$(peak_rss_kib "$(cat "$RUN/raw-pistache.pid")")"
+record "rss|aitools embedded (greeting)" kib "$(peak_rss_kib "$(cat "$RUN/greeting.pid")")"
 record "rss|nginx" kib "$(peak_rss_kib "$(cat "$RUN/nginx.pid")")"
 record "rss|caddy" kib "$(peak_rss_kib "$(cat "$RUN/caddy.pid")")"
 record "rss|FastAPI/uvicorn" kib "$(peak_rss_kib "$(cat "$RUN/fastapi.pid")")"
 stop raw-pistache
+stop greeting
 stop fastapi
 
 # ---- 2. reload latency and a burst of saves -----------------------------------------------
