@@ -152,9 +152,19 @@ void fix_keep_alive(const PH::Request& request, PH::ResponseWriter& writer) {
   }
 }
 
+namespace {
+
+// The Content-Type header of most responses, one object shared by all of them.
+HeaderPtr content_type_header(const std::string& type) {
+  static const HeaderPtr json = make_header("Content-Type", "application/json");
+  return type == "application/json" ? json : make_header("Content-Type", type);
+}
+
+}  // namespace
+
 PendingWritePtr send(PH::ResponseWriter& writer, const Response& response, SendOptions options) {
   auto& headers = writer.headers();
-  if (!response.content_type.empty()) add_header(writer, "Content-Type", response.content_type);
+  if (!response.content_type.empty()) headers.add(content_type_header(response.content_type));
   for (const auto& [name, value] : response.headers) add_header(writer, name, value);
   if (options.close) {
     headers.remove<PH::Header::Connection>();
