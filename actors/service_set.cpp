@@ -254,6 +254,12 @@ void ServiceSet::resolve_conflicts() {
   using Owners = std::unordered_map<std::string_view, const std::string*>;  // key -> file
   Owners live_owner;
   std::map<std::string, VersionPtr> desired;  // file -> version to serve
+  size_t claims = 0;                          // sizes the maps: no rehash at 100k routes
+  for (auto& [file, record] : records_) {
+    if (record.live) claims += record.live->claims.size();
+    if (record.candidate) claims += record.candidate->claims.size();
+  }
+  live_owner.reserve(claims);
   for (auto& [file, record] : records_) {
     if (record.live)
       for (const auto& claim : record.live->claims) live_owner.emplace(claim.key, &file);
@@ -262,6 +268,7 @@ void ServiceSet::resolve_conflicts() {
   }
   for (size_t round = 0; round <= records_.size(); ++round) {
     Owners owner;
+    owner.reserve(claims);
     for (const auto& [file, version] : desired) {
       if (!version) continue;
       for (const auto& claim : version->claims) {
@@ -293,6 +300,10 @@ void ServiceSet::resolve_conflicts() {
 
 http::RouteTablePtr ServiceSet::build_table() const {
   std::vector<http::RouteEntry> entries;
+  size_t count = 0;
+  for (const auto& [file, record] : records_)
+    if (record.live) count += record.live->service.routes.size();
+  entries.reserve(count);
   for (const auto& [file, record] : records_) {
     if (!record.live) continue;
     for (const auto& route : record.live->service.routes) {
