@@ -36,8 +36,11 @@ struct FrontState {
 
 using front_pointer = http_front_actor::stateful_pointer<FrontState>;
 
-// How often reactors with writes still queued are looked at.
+// How often reactors with writes still queued are looked at: every tick while one is quiet,
+// less often while every one keeps getting writes (none of those can be stranded for long:
+// each write wakes its reactor), which is the steady state of a loaded server.
 constexpr auto kNudgeTick = std::chrono::milliseconds(1);
+constexpr auto kBusyTick = std::chrono::milliseconds(4);
 // Empty writes to a quiet reactor, at its quiet looks 1, 2, 4, 8...: about a second in all.
 constexpr int kMaxNudges = 10;
 
@@ -55,26 +58,31 @@ void take_sightings(FrontState& st) {
   }
 }
 
-// Looks at one reactor; returns whether it needs another look.
-bool look_at(ReactorWatch& watch) {
+enum class Look {
+  done,      // all written (or nothing more to try): no further look needed
+  busy,      // writes queued, and one pushed since the last look woke the reactor
+  watching,  // writes queued and none pushed since: nudged on the quiet schedule
+};
+
+// Looks at one reactor.
+Look look_at(ReactorWatch& watch) {
   const uint64_t pushed = watch.writes->pushed.load();
   const bool all_settled = watch.writes->settled.load() >= pushed;
   if (all_settled || pushed != watch.seen_pushed) {
-    // All written, or a write pushed since the last look woke the reactor.
     watch.seen_pushed = pushed;
     watch.quiet_ticks = watch.nudges = 0;
-    return !all_settled;
+    return all_settled ? Look::done : Look::busy;
   }
   const int quiet = ++watch.quiet_ticks;
-  if ((quiet & (quiet - 1)) != 0) return true;
-  if (watch.nudges >= kMaxNudges) return false;  // a write stuck behind a slow client, say
+  if ((quiet & (quiet - 1)) != 0) return Look::watching;
+  if (watch.nudges >= kMaxNudges) return Look::done;  // a write stuck behind a slow client, say
   auto peer = watch.peer.lock();
-  if (!peer) return false;  // its writes settle when Pistache drops them
+  if (!peer) return Look::done;  // its writes settle when Pistache drops them
   ++watch.nudges;
   const uint64_t number = watch.writes->next();
   watch.seen_pushed = number;  // our own write is no sign of life
   http::send_empty(*peer, [writes = watch.writes, number] { writes->settle(number); });
-  return true;
+  return Look::watching;
 }
 
 // Finds reactors that may hold a stranded write and nudges them (see http::ReactorWrites).
@@ -82,11 +90,12 @@ void nudge_quiet_reactors(front_pointer self) {
   auto& st = self->state;
   st.nudge_armed = false;
   take_sightings(st);
-  bool again = false;
-  for (auto& watch : st.reactors) again = look_at(watch) || again;
-  if (!again) return;
+  Look next = Look::done;
+  for (auto& watch : st.reactors) next = std::max(next, look_at(watch));
+  if (next == Look::done) return;
   st.nudge_armed = true;
-  self->delayed_send(self, kNudgeTick, tick_atom::value, nudge_atom::value);
+  self->delayed_send(self, next == Look::busy ? kBusyTick : kNudgeTick, tick_atom::value,
+                     nudge_atom::value);
 }
 
 // Drain: wait until every request received has been handed to Pistache (at most until the
