@@ -79,9 +79,8 @@ Look look_at(ReactorWatch& watch) {
   auto peer = watch.peer.lock();
   if (!peer) return Look::done;  // its writes settle when Pistache drops them
   ++watch.nudges;
-  const uint64_t number = watch.writes->next();
-  watch.seen_pushed = number;  // our own write is no sign of life
-  http::send_empty(*peer, [writes = watch.writes, number] { writes->settle(number); });
+  watch.seen_pushed = watch.writes->next();  // our own write is no sign of life
+  http::send_empty(*peer, [writes = watch.writes] { writes->settle(); });
   return Look::watching;
 }
 

@@ -94,18 +94,12 @@ class FrontDeferral final : public Deferral {
 
 }  // namespace
 
-void ReactorWrites::settle(uint64_t number) {
-  uint64_t highest = settled.load();
-  while (highest < number && !settled.compare_exchange_weak(highest, number)) {
-  }
-}
-
 void send_deferred(DeferredResponse& deferred) {
   auto& shared = deferred.shared;
   auto& reactor = deferred.reactor;
-  // Numbered before the sighting is checked: the front actor clears `sighted` before it reads
+  // Counted before the sighting is checked: the front actor clears `sighted` before it reads
   // `pushed`, so it either sees this write pending or this write sights the reactor again.
-  const uint64_t number = reactor->next();
+  reactor->next();
   if (!reactor->sighted.exchange(true)) {
     std::weak_ptr<Pistache::Tcp::Peer> peer;
     try {
@@ -117,7 +111,7 @@ void send_deferred(DeferredResponse& deferred) {
       caf::anon_send(shared->deferred, nudge_atom::value);
   }
   hand_off(shared, deferred.writer, deferred.response, deferred.head, shared->draining.load(),
-           *deferred.counters, deferred.started, [reactor, number] { reactor->settle(number); });
+           *deferred.counters, deferred.started, [reactor] { reactor->settle(); });
 }
 
 const ServedState& FrontHandler::current() {

@@ -26,14 +26,16 @@ namespace aitools::http {
 // reactor with writes still queued and none pushed since its last look, and pushes an empty
 // write to it; a reactor that keeps getting writes is never nudged.
 struct ReactorWrites {
-  std::atomic<uint64_t> pushed{0};   // writes pushed so far (they are numbered 1, 2, ...)
-  std::atomic<uint64_t> settled{0};  // the highest number settled: the queue is past all before
+  // Counts, not positions: two threads may number writes in one order and push them in the
+  // other, so a later number settling says nothing about an earlier one.
+  std::atomic<uint64_t> pushed{0};   // writes pushed (or about to be) so far
+  std::atomic<uint64_t> settled{0};  // of those, written, failed or dropped
   std::atomic<bool> sighted{false};  // a peer of this reactor waits in FrontShared::sightings
 
-  // Numbers the next write (before it is pushed).
+  // Counts the next write (before it is pushed); returns `pushed` with it.
   uint64_t next() { return pushed.fetch_add(1) + 1; }
-  // Any thread, once write `number` was written, failed or was dropped.
-  void settle(uint64_t number);
+  // Any thread, once per write: it was written, failed or was dropped.
+  void settle() { settled.fetch_add(1); }
 };
 using ReactorWritesPtr = std::shared_ptr<ReactorWrites>;
 
