@@ -1,5 +1,6 @@
 #include "actors/service_caller.hpp"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 

@@ -22,18 +22,24 @@ void FrontShared::publish(ServedStatePtr next) {
 namespace {
 
 // Counts `response` towards `counters` and the request duration since `started`, hands it to
-// Pistache and moves it from "in flight" to "unwritten"; `on_settled` runs after that.
+// Pistache and moves it from "in flight" to "unwritten". `reactor`: the write is made from
+// another thread and counts there too (null on the reactor's own thread).
 void hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
               const Response& response, bool head, bool close, StatusCounters& counters,
-              steady_clock::time_point started, std::function<void()> on_settled = nullptr) {
+              steady_clock::time_point started, const ReactorWritesPtr& reactor = nullptr) {
   counters.count(response.status);
   shared->metrics->observe_request(steady_clock::now() - started);
   shared->unwritten.fetch_add(1, std::memory_order_relaxed);
-  SendOptions options{head, close, false,
-                      [shared, then = std::move(on_settled)] {
-                        shared->unwritten.fetch_sub(1, std::memory_order_relaxed);
-                        if (then) then();
-                      }};
+  SendOptions options{head, close, false, nullptr};
+  // Two lambdas rather than one with an optional part: the reactor thread's own callback
+  // stays small enough for std::function to hold without an allocation.
+  if (reactor)
+    options.on_settled = [shared, reactor] {
+      shared->unwritten.fetch_sub(1, std::memory_order_relaxed);
+      reactor->settle();
+    };
+  else
+    options.on_settled = [shared] { shared->unwritten.fetch_sub(1, std::memory_order_relaxed); };
   send(writer, response, std::move(options));
   shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -111,7 +117,7 @@ void send_deferred(DeferredResponse& deferred) {
       caf::anon_send(shared->deferred, nudge_atom::value);
   }
   hand_off(shared, deferred.writer, deferred.response, deferred.head, shared->draining.load(),
-           *deferred.counters, deferred.started, [reactor] { reactor->settle(); });
+           *deferred.counters, deferred.started, reactor);
 }
 
 const ServedState& FrontHandler::current() {

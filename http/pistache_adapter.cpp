@@ -211,6 +211,12 @@ bool nudge(PendingWrite& write) {
 }
 
 void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled) {
+  // Nothing attached when nothing waits: a continuation attached from this thread races with
+  // the reactor resolving the write (docs/architecture.md, Pistache notes).
+  if (!on_settled) {
+    peer.send(Pistache::RawBuffer(std::string(), 0));
+    return;
+  }
   auto settlement = std::make_shared<Settlement>(std::move(on_settled));
   peer.send(Pistache::RawBuffer(std::string(), 0))
       .then([settlement](ssize_t) { settlement->settle(); },

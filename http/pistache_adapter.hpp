@@ -63,8 +63,8 @@ using PendingWritePtr = std::shared_ptr<PendingWrite>;
 // later: false once the write settled, the peer is gone, or after a bounded number of tries.
 bool nudge(PendingWrite& write);
 
-// Pushes an empty write to `peer`, which wakes its reactor; `on_settled` runs once it was
-// written, failed or was dropped.
+// Pushes an empty write to `peer`, which wakes its reactor; `on_settled`, if any, runs once it
+// was written, failed or was dropped.
 void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled);
 
 struct SendOptions {

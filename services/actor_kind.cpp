@@ -2,7 +2,6 @@
 
 #include <rapidjson/document.h>
 
-
 namespace aitools::services {
 
 namespace {
