@@ -34,7 +34,7 @@ http::Response json(int status, std::string body) {
 
 void reply(admin_pointer self, const http::AdminCallPtr& call, const http::Response& response) {
   if (!call->writer) return call->answer(response);
-  nudge_until_written(self, http::send(*call->writer, response, {call->method == "HEAD", false, true, {}}));
+  nudge_until_written(self, http::send(*call->writer, call->frame, response, {false, true, {}}));
 }
 
 // Compares without an early exit, so response timing does not reveal the token's prefix.

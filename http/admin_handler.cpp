@@ -8,13 +8,13 @@ namespace aitools::http {
 
 void AdminHandler::onRequest(const Pistache::Http::Request& request,
                              Pistache::Http::ResponseWriter writer) {
-  fix_keep_alive(request, writer);
   const PistacheRequest view(request);
   const auto query = view.query();
   auto call = std::make_shared<AdminCall>(AdminCall{
       std::string(view.method()), request.resource(),
       std::map<std::string, std::string>(query.begin(), query.end()),
-      view.header("Authorization").value_or(""), request.body(), std::move(writer), {}});
+      view.header("Authorization").value_or(""), request.body(), std::move(writer),
+      reply_frame(request), {}});
   caf::anon_send(admin_, std::move(call));
 }
 

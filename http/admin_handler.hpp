@@ -11,6 +11,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <pistache/http.h>
 
+#include "http/pistache_adapter.hpp"
 #include "http/request.hpp"
 
 namespace aitools::http {
@@ -24,6 +25,7 @@ struct AdminCall {
   std::string body;
   // Answered exactly once by the admin actor: over HTTP, or (no writer) to `answer`.
   std::optional<Pistache::Http::ResponseWriter> writer;
+  ReplyFrame frame;  // with the writer
   std::function<void(const Response&)> answer;
 };
 using AdminCallPtr = std::shared_ptr<AdminCall>;

@@ -25,12 +25,13 @@ namespace {
 // Pistache and moves it from "in flight" to "unwritten". `reactor`: the write is made from
 // another thread and counts there too (null on the reactor's own thread).
 void hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& writer,
-              const Response& response, bool head, bool close, StatusCounters& counters,
-              steady_clock::time_point started, const ReactorWritesPtr& reactor = nullptr) {
+              const ReplyFrame& frame, const Response& response, bool close,
+              StatusCounters& counters, steady_clock::time_point started,
+              const ReactorWritesPtr& reactor = nullptr) {
   counters.count(response.status);
   shared->metrics->observe_request(steady_clock::now() - started);
   shared->unwritten.fetch_add(1, std::memory_order_relaxed);
-  SendOptions options{head, close, false, nullptr};
+  SendOptions options{close, false, nullptr};
   // Two lambdas rather than one with an optional part: the reactor thread's own callback
   // stays small enough for std::function to hold without an allocation.
   if (reactor)
@@ -40,7 +41,7 @@ void hand_off(const std::shared_ptr<FrontShared>& shared, PH::ResponseWriter& wr
     };
   else
     options.on_settled = [shared] { shared->unwritten.fetch_sub(1, std::memory_order_relaxed); };
-  send(writer, response, std::move(options));
+  send(writer, frame, response, std::move(options));
   shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -75,22 +76,23 @@ class FrontCompletion final : public Completion {
 // Lets one request's handler take its writer away to answer later.
 class FrontDeferral final : public Deferral {
  public:
-  FrontDeferral(PH::ResponseWriter& writer, bool head, const std::shared_ptr<FrontShared>& shared,
+  FrontDeferral(PH::ResponseWriter& writer, const ReplyFrame& frame,
+                const std::shared_ptr<FrontShared>& shared,
                 const std::shared_ptr<StatusCounters>& counters, steady_clock::time_point started,
                 const ReactorWritesPtr& reactor)
-      : writer_(writer), head_(head), shared_(shared), counters_(counters), started_(started),
+      : writer_(writer), frame_(frame), shared_(shared), counters_(counters), started_(started),
         reactor_(reactor) {}
   CompletionPtr defer() override {
     if (taken_) throw std::logic_error("a request's Completion can be taken only once");
     taken_ = true;
     return std::make_shared<FrontCompletion>(std::make_shared<DeferredResponse>(DeferredResponse{
-        std::move(writer_), Response{}, head_, shared_, counters_, started_, reactor_}));
+        std::move(writer_), frame_, Response{}, shared_, counters_, started_, reactor_}));
   }
   bool taken() const { return taken_; }
 
  private:
   PH::ResponseWriter& writer_;
-  bool head_;
+  const ReplyFrame& frame_;
   const std::shared_ptr<FrontShared>& shared_;
   const std::shared_ptr<StatusCounters>& counters_;
   steady_clock::time_point started_;
@@ -116,7 +118,7 @@ void send_deferred(DeferredResponse& deferred) {
     if (shared->sightings.push(Sighting{reactor, std::move(peer)}))
       caf::anon_send(shared->deferred, nudge_atom::value);
   }
-  hand_off(shared, deferred.writer, deferred.response, deferred.head, shared->draining.load(),
+  hand_off(shared, deferred.writer, deferred.frame, deferred.response, shared->draining.load(),
            *deferred.counters, deferred.started, reactor);
 }
 
@@ -129,47 +131,45 @@ const ServedState& FrontHandler::current() {
     if (cached_) caf::anon_send(shared_->deferred, retire_atom::value, std::move(cached_));
     cached_ = std::atomic_load(&shared_->state);
     seen_version_ = version;
-    generation_header_ = make_header("X-Route-Generation", std::to_string(cached_->generation));
+    generation_line_ = std::make_shared<const std::string>(
+        "X-Route-Generation: " + std::to_string(cached_->generation) + "\r\n");
   }
   return *cached_;
 }
 
-void FrontHandler::answer(PH::ResponseWriter& writer, const Response& response, bool head,
-                          bool close, StatusCounters& counters) {
-  hand_off(shared_, writer, response, head, close, counters, started_);
+void FrontHandler::answer(PH::ResponseWriter& writer, const Response& response, bool close,
+                          StatusCounters& counters) {
+  hand_off(shared_, writer, frame_, response, close, counters, started_);
 }
 
 void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writer) {
   started_ = steady_clock::now();
   shared_->in_flight.fetch_add(1, std::memory_order_relaxed);
   const ServedState& state = current();
-  fix_keep_alive(request, writer);
-  writer.headers().add(generation_header_);
+  frame_ = reply_frame(request);
+  frame_.extra_lines = generation_line_;
 
   const auto method = from_pistache(request.method());
   StatusCounters& unmatched = shared_->metrics->unmatched(method);
   if (shared_->draining.load(std::memory_order_relaxed))
-    return answer(writer, detail_response(503, "Service Unavailable"), false, true, unmatched);
+    return answer(writer, detail_response(503, "Service Unavailable"), true, unmatched);
   if (request.body().size() > state.config->settings.max_request_bytes)
-    return answer(writer, detail_response(413, "Request Entity Too Large"), false, true, unmatched);
-  if (auto rejected = reject_head(request))
-    return answer(writer, *rejected, false, true, unmatched);
+    return answer(writer, detail_response(413, "Request Entity Too Large"), true, unmatched);
+  if (auto rejected = reject_head(request)) return answer(writer, *rejected, true, unmatched);
 
-  if (!method)
-    return answer(writer, detail_response(501, "Not Implemented"), false, false, unmatched);
-  const bool head = *method == Method::HEAD;
+  if (!method) return answer(writer, detail_response(501, "Not Implemented"), false, unmatched);
 
   const MatchResult match = state.routes->match(*method, request.resource(), param_values_);
   if (match.status == MatchResult::Status::not_found) {
     // Only now: a manifest route at the same path wins, and matched requests pay nothing.
     if (auto docs = api_docs_response(state, *method, request.resource()))
-      return answer(writer, *docs, head, false, unmatched);
-    return answer(writer, detail_response(404, "Not Found"), head, false, unmatched);
+      return answer(writer, *docs, false, unmatched);
+    return answer(writer, detail_response(404, "Not Found"), false, unmatched);
   }
   if (match.status == MatchResult::Status::method_not_allowed) {
     auto response = detail_response(405, "Method Not Allowed");
     response.headers.emplace_back("Allow", match.allow.to_string());
-    return answer(writer, response, head, false, unmatched);
+    return answer(writer, response, false, unmatched);
   }
 
   const RouteEntry& route = state.routes->route(match.route);
@@ -179,7 +179,7 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
   // Never null: RouteTable::build gives counters to every method the router serves a route for.
   const std::shared_ptr<StatusCounters>& counters = route.counters[static_cast<size_t>(*method)];
 
-  FrontDeferral deferral(writer, head, shared_, counters, started_, reactor_);
+  FrontDeferral deferral(writer, frame_, shared_, counters, started_, reactor_);
   std::optional<Response> response;
   try {
     response = route.handler->handle(PistacheRequest(request), params_, deferral);
@@ -194,16 +194,16 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
     if (!deferral.taken()) {
       log::error("handler_failed", {{"service", route.service}, {"path", request.resource()},
                                     {"error", "returned no response and did not defer"}});
-      answer(writer, detail_response(500, "Internal Server Error"), head, false, *counters);
+      answer(writer, detail_response(500, "Internal Server Error"), false, *counters);
     }
     return;
   }
   if (response->delay.count() > 0) {
     send_later(std::make_shared<DeferredResponse>(DeferredResponse{
-        std::move(writer), *std::move(response), head, shared_, counters, started_, reactor_}));
+        std::move(writer), frame_, *std::move(response), shared_, counters, started_, reactor_}));
     return;
   }
-  answer(writer, *response, head, false, *counters);
+  answer(writer, *response, false, *counters);
 }
 
 }  // namespace aitools::http

@@ -70,8 +70,8 @@ struct FrontShared {
 // a thread.
 struct DeferredResponse {
   Pistache::Http::ResponseWriter writer;
+  ReplyFrame frame;
   Response response;
-  bool head = false;
   std::shared_ptr<FrontShared> shared;
   std::shared_ptr<StatusCounters> counters;        // the route's, for the request's method
   std::chrono::steady_clock::time_point started;  // when the front's handler started
@@ -96,18 +96,21 @@ class FrontHandler : public Pistache::Http::Handler {
 
  private:
   const ServedState& current();
-  void answer(Pistache::Http::ResponseWriter& writer, const Response& response, bool head,
-              bool close, StatusCounters& counters);
+  void answer(Pistache::Http::ResponseWriter& writer, const Response& response, bool close,
+              StatusCounters& counters);
 
   std::shared_ptr<FrontShared> shared_;
   const ReactorWritesPtr reactor_ = std::make_shared<ReactorWrites>();
   uint64_t seen_version_ = 0;
   ServedStatePtr cached_;
-  HeaderPtr generation_header_;  // X-Route-Generation of cached_, shared by its responses
+  // "X-Route-Generation: N\r\n" of cached_, shared by its responses.
+  std::shared_ptr<const std::string> generation_line_;
   // Reused between requests of this clone (it serves one request at a time).
   ParamValues param_values_;
   Params params_;
-  std::chrono::steady_clock::time_point started_;  // of the request being served
+  // Of the request being served.
+  std::chrono::steady_clock::time_point started_;
+  ReplyFrame frame_;
 };
 
 }  // namespace aitools::http

@@ -16,38 +16,24 @@ namespace PH = Pistache::Http;
 
 namespace {
 
-// See HeaderPtr. Immutable once built (Pistache never parses into response headers), so one
-// object may be shared by responses on any thread.
-class ResponseHeader final : public PH::Header::Header {
- public:
-  ResponseHeader(std::string name, std::string value)
-      : name_(std::move(name)), value_(std::move(value)) {}
-  const char* name() const override { return name_.c_str(); }
-  void parse(const std::string& data) override { value_ = data; }
-  void write(std::ostream& stream) const override { stream << value_; }
-  // Pistache checks this hash on typed header casts, which never target this class.
-  uint64_t hash() const override { return 0; }
-
- private:
-  std::string name_;
-  std::string value_;
-};
-
 // Runs `done` once: when the write completed or failed, or else when the callbacks holding
 // it are freed. Pistache frees them without calling either when it drops a write: to a peer
 // that reset the connection (transport.cc asyncWriteImpl, EPIPE/ECONNRESET) or was removed.
 class Settlement {
  public:
-  explicit Settlement(std::function<void()> done) : done_(std::move(done)) {}
+  Settlement(std::function<void()> done, PendingWritePtr write)
+      : done_(std::move(done)), write_(std::move(write)) {}
   Settlement(const Settlement&) = delete;
   Settlement& operator=(const Settlement&) = delete;
   ~Settlement() { settle(); }
   void settle() {
+    if (auto write = std::exchange(write_, nullptr)) write->settled = true;
     if (auto done = std::exchange(done_, nullptr)) done();
   }
 
  private:
   std::function<void()> done_;
+  PendingWritePtr write_;  // marked settled too, if the writer tracks the write
 };
 
 // NUL, CR, LF and the other C0 controls but tab, and DEL: never part of a target or a value.
@@ -67,14 +53,6 @@ bool is_decimal(std::string_view text) {
 }
 
 }  // namespace
-
-HeaderPtr make_header(std::string name, std::string value) {
-  return std::make_shared<ResponseHeader>(std::move(name), std::move(value));
-}
-
-void add_header(PH::ResponseWriter& writer, std::string name, std::string value) {
-  writer.headers().add(make_header(std::move(name), std::move(value)));
-}
 
 PistacheRequest::PistacheRequest(const PH::Request& request)
     : request_(request), method_(PH::methodString(request.method())) {}
@@ -144,59 +122,64 @@ std::optional<Response> reject_head(const PH::Request& request) {
   return std::nullopt;
 }
 
-void fix_keep_alive(const PH::Request& request, PH::ResponseWriter& writer) {
-  if (request.version() == PH::Version::Http11 &&
-      !request.headers().has<PH::Header::Connection>()) {
-    writer.headers().remove<PH::Header::Connection>();
-    writer.headers().add<PH::Header::Connection>(PH::ConnectionControl::KeepAlive);
-  }
+ReplyFrame reply_frame(const PH::Request& request) {
+  ReplyFrame frame;
+  frame.http10 = request.version() == PH::Version::Http10;
+  frame.head = request.method() == PH::Method::Head;
+  const auto connection = request.headers().tryGet<PH::Header::Connection>();
+  if (connection && connection->control() != PH::ConnectionControl::Ext)
+    frame.keep_alive = connection->control() == PH::ConnectionControl::KeepAlive;
+  else
+    frame.keep_alive = !frame.http10;
+  return frame;
 }
 
-namespace {
-
-// The Content-Type header of most responses, one object shared by all of them.
-HeaderPtr content_type_header(const std::string& type) {
-  static const HeaderPtr json = make_header("Content-Type", "application/json");
-  return type == "application/json" ? json : make_header("Content-Type", type);
+std::string render_response(const ReplyFrame& frame, const Response& response, bool close) {
+  const std::string_view reason = PH::codeString(static_cast<PH::Code>(response.status));
+  const size_t extra = frame.extra_lines ? frame.extra_lines->size() : 0;
+  const std::string_view body = frame.head ? std::string_view() : std::string_view(response.body);
+  std::string text;
+  text.reserve(128 + extra + body.size());
+  auto line = [&text](std::string_view name, std::string_view value) {
+    text.append(name).append(": ").append(value).append("\r\n");
+  };
+  text.append(frame.http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
+      .append(std::to_string(response.status))
+      .append(" ")
+      .append(reason)
+      .append("\r\n");
+  if (!response.content_type.empty()) line("Content-Type", response.content_type);
+  for (const auto& [name, value] : response.headers) line(name, value);
+  if (extra) text.append(*frame.extra_lines);
+  line("Connection", frame.keep_alive && !close ? "keep-alive" : "close");
+  line("Content-Length", std::to_string(response.body.size()));
+  text.append("\r\n").append(body);
+  return text;
 }
 
-}  // namespace
-
-PendingWritePtr send(PH::ResponseWriter& writer, const Response& response, SendOptions options) {
-  auto& headers = writer.headers();
-  if (!response.content_type.empty()) headers.add(content_type_header(response.content_type));
-  for (const auto& [name, value] : response.headers) add_header(writer, name, value);
-  if (options.close) {
-    headers.remove<PH::Header::Connection>();
-    headers.add<PH::Header::Connection>(PH::ConnectionControl::Close);
-  }
-  // The peer (a weak_ptr lock) and the tracking record only when asked for: the common
-  // response, written on its reactor thread and kept alive, needs neither.
-  std::shared_ptr<Pistache::Tcp::Peer> peer;
-  if (options.track || options.close) {
-    try {
-      peer = writer.peer();
-    } catch (const std::exception&) {
-      // The client is already gone; Pistache rejects the send below.
-    }
-  }
+PendingWritePtr send(PH::ResponseWriter& writer, const ReplyFrame& frame, const Response& response,
+                     SendOptions options) {
+  std::shared_ptr<Pistache::Tcp::Peer> peer = writer.getPeer();
   PendingWritePtr write;
   if (options.track) {
     write = std::make_shared<PendingWrite>();
     write->peer = peer;
   }
-  static const std::string empty;
-  const std::string& body = options.head ? empty : response.body;
-  auto settlement = std::make_shared<Settlement>([write, done = std::move(options.on_settled)] {
-    if (write) write->settled = true;
-    if (done) done();
-  });
-  writer.send(static_cast<PH::Code>(response.status), body)
+  auto settlement = std::make_shared<Settlement>(std::move(options.on_settled), write);
+  if (!peer) return write;  // the client is gone: `settlement` settles as it goes
+  // As Pistache's own send does: the connection is idle again, so its keep-alive timeout
+  // (not the header timeout) applies until the next request.
+  peer->setIdle(true);
+  // A client that will not keep the connection (HTTP/1.0, `Connection: close`) is done with it.
+  const bool close = options.close || !frame.keep_alive;
+  std::string text = render_response(frame, response, close);
+  const size_t size = text.size();
+  peer->send(Pistache::RawBuffer(std::move(text), size))
       .then(
-          [peer, settlement, close = options.close](ssize_t) {
+          [peer, settlement, close](ssize_t) {
             // Pistache never closes a connection by itself after a response; shutting the
             // socket down makes its reactor see the end of the stream and release the peer.
-            if (close && peer) ::shutdown(peer->fd(), SHUT_RDWR);
+            if (close) ::shutdown(peer->fd(), SHUT_RDWR);
             settlement->settle();
           },
           [settlement](std::exception_ptr) { settlement->settle(); });
@@ -211,13 +194,11 @@ bool nudge(PendingWrite& write) {
 }
 
 void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled) {
-  // Nothing attached when nothing waits: a continuation attached from this thread races with
-  // the reactor resolving the write (docs/architecture.md, Pistache notes).
-  if (!on_settled) {
+  if (!on_settled) {  // nothing waits for it
     peer.send(Pistache::RawBuffer(std::string(), 0));
     return;
   }
-  auto settlement = std::make_shared<Settlement>(std::move(on_settled));
+  auto settlement = std::make_shared<Settlement>(std::move(on_settled), nullptr);
   peer.send(Pistache::RawBuffer(std::string(), 0))
       .then([settlement](ssize_t) { settlement->settle(); },
             [settlement](std::exception_ptr) { settlement->settle(); });

@@ -34,17 +34,19 @@ class PistacheRequest final : public Request {
 
 std::optional<Method> from_pistache(Pistache::Http::Method method);
 
-// Pistache answers "Connection: Close" to HTTP/1.1 requests without a Connection header yet
-// keeps the socket open, so clients reconnect for every request. Restore keep-alive.
-void fix_keep_alive(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter& writer);
+// What a response takes from its request, decided when the request arrives.
+struct ReplyFrame {
+  bool http10 = false;     // an HTTP/1.0 request, answered in HTTP/1.0
+  bool keep_alive = true;  // the client keeps the connection open after the response
+  bool head = false;       // HEAD: the response's headers without its body
+  // Header lines every response to this request carries ("Name: value\r\n" each), or null.
+  std::shared_ptr<const std::string> extra_lines;
+};
 
-// A response header. Pistache writes only typed headers (raw ones are dropped), so every
-// header we send is one of these; one header object can be shared by many responses.
-using HeaderPtr = std::shared_ptr<Pistache::Http::Header::Header>;
-HeaderPtr make_header(std::string name, std::string value);
-
-// Sets a response header (replacing one of the same name).
-void add_header(Pistache::Http::ResponseWriter& writer, std::string name, std::string value);
+// The request's version, HEAD, and its Connection header (or, without one, its version's
+// default: keep-alive for HTTP/1.1, where Pistache would answer "Connection: Close" yet keep
+// the socket open, so clients reconnected for every request).
+ReplyFrame reply_frame(const Pistache::Http::Request& request);
 
 // A response handed to Pistache, until its bytes are written (or the write failed).
 //
@@ -68,16 +70,27 @@ bool nudge(PendingWrite& write);
 void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled);
 
 struct SendOptions {
-  bool head = false;   // HEAD: headers only
-  bool close = false;  // shut the connection down once the response is written
+  // Shut the connection down once the response is written (as for a frame without keep-alive).
+  bool close = false;
   bool track = false;  // return a PendingWrite (writers on a thread other than the reactor's)
   std::function<void()> on_settled;  // once: after the write completed, failed or was dropped
 };
 
-// Writes `response` (status, Content-Type, headers, body) and applies `options`. With
-// `options.track`, the returned handle tells when the write settled; otherwise it is null.
-PendingWritePtr send(Pistache::Http::ResponseWriter& writer, const Response& response,
-                     SendOptions options = {});
+// The response's bytes: status line, Content-Type, the response's headers, the frame's extra
+// lines, Connection, Content-Length and (but for HEAD) the body. `close` says
+// "Connection: close" whatever the client asked for.
+std::string render_response(const ReplyFrame& frame, const Response& response, bool close);
+
+// Writes `response` to the writer's connection and applies `options`. With `options.track`,
+// the returned handle tells when the write settled; otherwise it is null.
+//
+// The bytes are rendered here and pushed to the peer, not sent through the writer: Pistache
+// 0.0.5's ResponseWriter::send chains a second promise whose continuations its reactor runs
+// without the promise's lock, so a continuation attached from another thread (an actor
+// answering) races with the write's completion and crashed the reactor under ASan. The
+// peer's own write promise is attached to and resolved under its lock.
+PendingWritePtr send(Pistache::Http::ResponseWriter& writer, const ReplyFrame& frame,
+                     const Response& response, SendOptions options = {});
 
 // Room for the request line and headers in Pistache's buffer, on top of the body limit.
 constexpr uint64_t kMaxHeadBytes = 64 * 1024;

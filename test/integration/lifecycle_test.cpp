@@ -155,6 +155,33 @@ BOOST_AUTO_TEST_CASE(keep_alive_reuses_the_connection) {
   BOOST_TEST(client.connects() == 1, "the server closed the connection between two requests");
 }
 
+// What the client asked for: the server ends the connection once the response is written.
+BOOST_AUTO_TEST_CASE(connection_close_is_answered_and_honoured) {
+  it::TempDir dir;
+  it::ServerProcess server(dir, it::Env{}, app());
+  server.start();
+  it::HttpClient client(server.port());
+  const auto response = client.request("GET", "/app/fast", {{"Connection", "close"}});
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.closed_by_server, "no Connection: close in the answer");
+  BOOST_TEST(client.wait_closed(), "the server kept the connection open");
+}
+
+// HEAD gets GET's headers, Content-Length included, and no body.
+BOOST_AUTO_TEST_CASE(head_has_the_length_of_get_and_no_body) {
+  it::TempDir dir;
+  it::ServerProcess server(dir, it::Env{}, app());
+  server.start();
+  it::HttpClient client(server.port());
+  const auto get = client.get("/app/fast");
+  const auto head = client.request("HEAD", "/app/fast");
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(head.body.empty());
+  BOOST_TEST(head.header("Content-Length").value_or("?") == std::to_string(get.body.size()));
+  BOOST_TEST(client.get("/app/fast").body == get.body);  // the connection's framing held
+  BOOST_TEST(client.connects() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(oversized_body_gets_413_and_close) {
   it::TempDir dir;
   it::ServerProcess server(dir, it::Env{{"MAX_REQUEST_BYTES", "1000"}}, app());
