@@ -4,6 +4,8 @@
 #include <array>
 #include <filesystem>
 #include <initializer_list>
+#include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <rapidjson/document.h>
@@ -87,9 +89,9 @@ const Value* find_member(const Value& object, const char* name) {
 bool check_fields(const Value& object, const std::string& path,
                   std::initializer_list<std::string_view> allowed, std::string& error) {
   for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
-    std::string name(as_view(member->name));
+    const std::string_view name = as_view(member->name);
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      error = at(path, "unknown field \"" + name + "\"; expected one of " + join(allowed));
+      error = at(path, "unknown field \"" + std::string(name) + "\"; expected one of " + join(allowed));
       return false;
     }
   }
@@ -184,41 +186,41 @@ std::string known_methods() {
   return all.to_string();
 }
 
-bool parse_one_method(const Value& value, const std::string& path, http::Method& out,
-                      std::string& error) {
+// The method `value` names, or nothing and what is wrong with it in `problem`.
+std::optional<http::Method> method_named(const Value& value, std::string& problem) {
   if (!value.IsString()) {
-    error = at(path, expected("a method name", &value));
-    return false;
+    problem = expected("a method name", &value);
+    return std::nullopt;
   }
   auto method = http::parse_method(as_view(value));
-  if (!method) {
-    error = at(path, "unknown method " + describe(value) + "; expected one of " + known_methods());
-    return false;
-  }
-  out = *method;
-  return true;
+  if (!method)
+    problem = "unknown method " + describe(value) + "; expected one of " + known_methods();
+  return method;
 }
 
-bool parse_methods(const Value& value, const std::string& path, http::MethodSet& out,
+// `route_path`: the route's own path; the field's is built only for an error.
+bool parse_methods(const Value& value, const std::string& route_path, http::MethodSet& out,
                    std::string& error) {
-  http::Method method;
+  std::string problem;
   if (value.IsString()) {
-    if (!parse_one_method(value, path, method, error)) return false;
-    out.add(method);
-    return true;
+    const auto method = method_named(value, problem);
+    if (!method) error = at(field_path(route_path, "method"), problem);
+    if (method) out.add(*method);
+    return method.has_value();
   }
+  const std::string path = field_path(route_path, "method");
   if (!value.IsArray() || value.Empty()) {
     error = at(path, expected("a method name or a non-empty array of them", &value));
     return false;
   }
   for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
-    std::string item_path = index_path(path, i);
-    if (!parse_one_method(value[i], item_path, method, error)) return false;
-    if (out.has(method)) {
-      error = at(item_path, "duplicate method " + describe(value[i]));
+    const auto method = method_named(value[i], problem);
+    if (method && out.has(*method)) problem = "duplicate method " + describe(value[i]);
+    if (!problem.empty()) {
+      error = at(index_path(path, i), problem);
       return false;
     }
-    out.add(method);
+    out.add(*method);
   }
   return true;
 }
@@ -291,27 +293,26 @@ bool parse_route(const Value& route, const std::string& path, const std::string&
                     error))
     return false;
 
-  std::string method_path = field_path(path, "method");
   const Value* method = find_member(route, "method");
   if (!method) {
-    error = at(method_path, expected("a method name or an array of them", nullptr));
+    error = at(field_path(path, "method"), expected("a method name or an array of them", nullptr));
     return false;
   }
-  if (!parse_methods(*method, method_path, out.methods, error)) return false;
+  if (!parse_methods(*method, path, out.methods, error)) return false;
 
-  std::string route_path = field_path(path, "path");
   const Value* text = find_member(route, "path");
   std::string_view relative = text && text->IsString() ? as_view(*text) : std::string_view();
   // Checked before prefixing: "/v1" + "hello" would otherwise pass as "/v1hello".
   if (relative.empty() || relative.front() != '/') {
-    error = at(route_path, expected("a path starting with '/'", text));
+    error = at(field_path(path, "path"), expected("a path starting with '/'", text));
     return false;
   }
   // "/" under a prefix is the prefix itself ("/v1", not "/v1/").
   std::string full = relative == "/" && !prefix.empty() ? prefix : prefix + std::string(relative);
   std::string pattern_error;
   if (!http::PathPattern::parse(full, out.pattern, pattern_error)) {
-    error = at(route_path, prefix.empty() ? pattern_error : "\"" + full + "\": " + pattern_error);
+    error = at(field_path(path, "path"),
+               prefix.empty() ? pattern_error : "\"" + full + "\": " + pattern_error);
     return false;
   }
 
@@ -334,7 +335,8 @@ bool parse_route(const Value& route, const std::string& path, const std::string&
 // One lookup per route (a file may hold very many): per shape, which route declared each
 // method; the first declaring route that overlaps is the one named.
 bool check_conflicts(const std::vector<RouteSpec>& routes, std::string& error) {
-  std::map<std::string, std::array<std::optional<size_t>, http::kMethodCount>> declared;
+  std::unordered_map<std::string, std::array<std::optional<size_t>, http::kMethodCount>> declared;
+  declared.reserve(routes.size());
   for (size_t i = 0; i < routes.size(); ++i) {
     const std::string shape = routes[i].pattern.shape();
     auto& owners = declared[shape];
@@ -360,28 +362,41 @@ bool check_conflicts(const std::vector<RouteSpec>& routes, std::string& error) {
 
 using UsedVars = std::map<std::string, std::optional<std::string>>;
 
-// Renders ${KEY} in every string value of `value`; object keys stay as written.
+// Whether a string value of `value` (keys aside) holds "${".
+bool mentions_vars(const Value& value) {
+  if (value.IsString()) return as_view(value).find("${") != std::string_view::npos;
+  if (value.IsObject()) {
+    for (const auto& member : value.GetObject())
+      if (mentions_vars(member.value)) return true;
+  } else if (value.IsArray()) {
+    for (const auto& item : value.GetArray())
+      if (mentions_vars(item)) return true;
+  }
+  return false;
+}
+
+// Renders ${KEY} in every string value of `value`; object keys stay as written. On failure,
+// `missing` is the key and `where` the failing value's path below `value` (".a[2]"), built
+// on the way out so that success allocates no path.
 bool render_value(Value& value, rapidjson::Document::AllocatorType& allocator,
-                  const std::string& path, const ConfigSnapshot& config, UsedVars& used,
-                  std::string& error) {
+                  const ConfigSnapshot& config, UsedVars& used, std::string& missing,
+                  std::string& where) {
   if (value.IsString()) {
+    if (as_view(value).find("${") == std::string_view::npos) return true;
     std::string rendered;
-    std::string missing;
-    if (!render_vars(as_view(value), config, rendered, used, missing)) {
-      error = at(path, "${" + missing + "} is not set in the config file or the environment");
-      return false;
-    }
+    if (!render_vars(as_view(value), config, rendered, used, missing)) return false;
     value.SetString(rendered.data(), static_cast<rapidjson::SizeType>(rendered.size()), allocator);
   } else if (value.IsObject()) {
     for (auto member = value.MemberBegin(); member != value.MemberEnd(); ++member) {
-      if (!render_value(member->value, allocator, field_path(path, as_view(member->name)), config,
-                        used, error))
-        return false;
+      if (render_value(member->value, allocator, config, used, missing, where)) continue;
+      where = "." + std::string(as_view(member->name)) + where;
+      return false;
     }
   } else if (value.IsArray()) {
     for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
-      if (!render_value(value[i], allocator, index_path(path, i), config, used, error))
-        return false;
+      if (render_value(value[i], allocator, config, used, missing, where)) continue;
+      where = "[" + std::to_string(i) + "]" + where;
+      return false;
     }
   }
   return true;
@@ -393,8 +408,10 @@ std::string options_error(const std::string& options_path, const std::string& ki
   return options_path + (joins_directly ? "" : ".") + kind_error;
 }
 
-uint64_t route_fingerprint(const RouteSpec& route, const Value* options) {
-  rapidjson::StringBuffer buffer;
+// `buffer`: scratch space, reused from route to route.
+uint64_t route_fingerprint(const RouteSpec& route, const Value* options,
+                           rapidjson::StringBuffer& buffer) {
+  buffer.Clear();
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   const auto string = [&writer](std::string_view text) {
     writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
@@ -417,10 +434,10 @@ uint64_t route_fingerprint(const RouteSpec& route, const Value* options) {
 bool compile_request(const RouteSpec& route, const services::ServiceKind& kind,
                      const std::string& path, services::RequestSchemas& schemas,
                      http::RouteDoc& doc, std::string& error) {
-  rapidjson::Document defaults;
+  std::optional<rapidjson::Document> defaults;  // most kinds have no contract
   if (const std::string_view text = kind.default_request(); !text.empty()) {
-    defaults.Parse(text.data(), text.size());
-    if (defaults.HasParseError() || !defaults.IsObject()) {  // a bug in the kind
+    defaults.emplace().Parse(text.data(), text.size());
+    if (defaults->HasParseError() || !defaults->IsObject()) {  // a bug in the kind
       error = path + ".kind: the request contract of kind \"" + route.kind +
               "\" is not a JSON object";
       return false;
@@ -438,16 +455,15 @@ bool compile_request(const RouteSpec& route, const services::ServiceKind& kind,
                         {"body", services::RequestPart::body, schemas.body, doc.body_schema}};
   for (const Part& part : parts) {
     const Value* schema = route.request ? find_member(*route.request, part.name) : nullptr;
-    std::string where = path + ".request." + part.name;
-    if (!schema && defaults.IsObject()) {
-      schema = find_member(defaults, part.name);
-      where = path + ".kind: the request contract of kind \"" + route.kind + "\": " + part.name;
-    }
+    const bool from_kind = !schema && defaults;
+    if (from_kind) schema = find_member(*defaults, part.name);
     if (!schema) continue;
     std::string schema_error;
     part.compiled = services::compile_request_schema(part.part, *schema, schema_error);
     if (!part.compiled) {
-      error = where + ": " + schema_error;
+      error = from_kind ? path + ".kind: the request contract of kind \"" + route.kind +
+                              "\": " + part.name + ": " + schema_error
+                        : path + ".request." + part.name + ": " + schema_error;
       return false;
     }
     part.text = compact_json(*schema);
@@ -558,22 +574,28 @@ bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
   // page fault storm.
   char render_buffer[4096];
   rapidjson::MemoryPoolAllocator<> render_pool(render_buffer, sizeof render_buffer);
+  rapidjson::StringBuffer fingerprint_buffer;
   if (manifest.enabled) {
     service.routes.reserve(manifest.routes.size());
     for (size_t i = 0; i < manifest.routes.size(); ++i) {
       const RouteSpec& route = manifest.routes[i];
-      std::string path = index_path("routes", i);
-      std::string options_path = path + ".options";
+      const std::string path = index_path("routes", i);
+      const auto options_path = [&path] { return path + ".options"; };
 
       // Kinds copy what they need while compiling, so the rendered copy may die with this loop.
+      // Options without ${KEY} are used as they are.
       render_pool.Clear();
       rapidjson::Document rendered(&render_pool);
-      const Value* options = nullptr;
-      if (route.options) {
+      const Value* options = route.options;
+      if (options && mentions_vars(*options)) {
         rendered.CopyFrom(*route.options, rendered.GetAllocator());
-        if (!render_value(rendered, rendered.GetAllocator(), options_path, config,
-                          service.used_vars, error))
+        std::string missing, where;
+        if (!render_value(rendered, rendered.GetAllocator(), config, service.used_vars, missing,
+                          where)) {
+          error = options_path() + where + ": ${" + missing +
+                  "} is not set in the config file or the environment";
           return false;
+        }
         options = &rendered;
       }
 
@@ -587,7 +609,7 @@ bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
       services::RouteHandlerPtr handler =
           kind->compile(options, {route.pattern.text(), route.pattern.param_names(), base_dir}, kind_error);
       if (!handler) {
-        error = options_error(options_path, kind_error);
+        error = options_error(options_path(), kind_error);
         return false;
       }
 
@@ -600,7 +622,8 @@ bool compile_manifest(const Manifest& manifest, const ConfigSnapshot& config,
       if (documents_anything(doc))
         documented = std::make_shared<const http::RouteDoc>(std::move(doc));
       service.routes.push_back({route.methods, route.pattern, route.kind, std::move(handler),
-                                std::move(documented), route_fingerprint(route, options)});
+                                std::move(documented),
+                                route_fingerprint(route, options, fingerprint_buffer)});
     }
   }
   out = std::move(service);

@@ -1,7 +1,7 @@
 #include "http/route_table.hpp"
 
 #include <string_view>
-#include <tuple>
+#include <utility>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -38,32 +38,36 @@ std::shared_ptr<const RouteTable> RouteTable::build(std::vector<RouteEntry> rout
     table->routes_.push_back(std::move(route));
   }
 
-  using Key = std::tuple<std::string_view, std::string_view, size_t>;  // service, pattern, method
+  using Key = std::pair<std::string_view, std::string_view>;  // service, pattern text
   struct KeyHash {
     size_t operator()(const Key& key) const {
-      const size_t a = std::hash<std::string_view>{}(std::get<0>(key));
-      const size_t b = std::hash<std::string_view>{}(std::get<1>(key));
-      return (a * 31 + b) * 31 + std::get<2>(key);
+      return std::hash<std::string_view>{}(key.first) * 31 +
+             std::hash<std::string_view>{}(key.second);
     }
   };
-  // Hashed: a 100k-route table carries 200k counter blocks on every rebuild.
-  std::unordered_map<Key, std::shared_ptr<StatusCounters>, KeyHash> carried;
+  // Per (service, pattern): the previous table's counters of each method. Two routes may
+  // share a pattern with different methods, so their counters are merged. Hashed, and one
+  // entry per pattern: a 100k-route table is rebuilt on every reload.
+  using Counters = std::array<const std::shared_ptr<StatusCounters>*, kMethodCount>;
+  std::unordered_map<Key, Counters, KeyHash> carried;
   if (previous) {
-    carried.reserve(previous->routes_.size() * 2);
-    for (const auto& route : previous->routes_)
+    carried.reserve(previous->routes_.size());
+    for (const auto& route : previous->routes_) {
+      Counters& counters = carried[Key{route.service, route.pattern.text()}];
       for (size_t m = 0; m < size_t{kMethodCount}; ++m)
-        if (route.counters[m])
-          carried.emplace(Key{route.service, route.pattern.text(), m}, route.counters[m]);
+        if (route.counters[m]) counters[m] = &route.counters[m];
+    }
   }
   for (auto& route : table->routes_) {
     const MethodSet served = served_methods(route, head_shapes);
+    const auto before = carried.find(Key{route.service, route.pattern.text()});
     for (size_t m = 0; m < size_t{kMethodCount}; ++m) {
-      if (!served.has(static_cast<Method>(m))) {
+      const std::shared_ptr<StatusCounters>* kept =
+          before != carried.end() ? before->second[m] : nullptr;
+      if (!served.has(static_cast<Method>(m)))
         route.counters[m] = nullptr;
-        continue;
-      }
-      const auto it = carried.find(Key{route.service, route.pattern.text(), m});
-      route.counters[m] = it != carried.end() ? it->second : std::make_shared<StatusCounters>();
+      else
+        route.counters[m] = kept ? *kept : std::make_shared<StatusCounters>();
     }
   }
   return table;
