@@ -134,7 +134,7 @@ struct ServiceSet::Version {
     claims.push_back({"name " + service.name});
     for (size_t i = 0; i < service.routes.size(); ++i) {
       const auto& route = service.routes[i];
-      const std::string shape = route.pattern.shape();
+      const std::string& shape = route.pattern.shape();
       for (int m = 0; m < http::kMethodCount; ++m) {
         const auto method = static_cast<http::Method>(m);
         if (route.methods.has(method))
@@ -308,7 +308,7 @@ http::RouteTablePtr ServiceSet::build_table() const {
     if (!record.live) continue;
     for (const auto& route : record.live->service.routes) {
       entries.push_back({record.live->service.name, route.kind, route.methods, route.pattern,
-                         route.pattern.param_names(), route.handler, route.doc});
+                         route.handler, route.doc});
     }
   }
   // Routes that stay keep their request counters (http/metrics.hpp).

@@ -344,28 +344,38 @@ stop aitools
 
 # ---- 5. route-count scaling ---------------------------------------------------------------
 
+# All four servers run at once and their cells are interleaved, like the throughput cells, so
+# the ratio between route counts is not skewed by the machine getting faster or slower.
+declare -A ROUTE_PORT ROUTE_ADMIN
 for count in "${ROUTE_COUNTS[@]}"; do
   dir=$RUN/routes-$count
   mkdir -p "$dir/services"
   printf 'SERVICE_HOST=127.0.0.1\nLOG_LEVEL=warn\nRESCAN_INTERVAL_S=0\nHOT_RELOAD_ENABLE=false\n' \
     >"$dir/aitools.env"
   $PY "$ROOT/bench/gen_routes.py" "$count" "$dir/services/routes.json" 1
-  port=$(free_port)
-  admin=$(free_port)
-  start "routes-$count" "$BUILD/aitools-server" --config "$dir/aitools.env" --port "$port" \
-    --admin-port "$admin"
-  wait_http "http://127.0.0.1:$port/p/5/x"
-  echo "routes: $count"
-  $LOAD_CPU wrk -t1 -c32 -d1s -H 'Connection: keep-alive' "http://127.0.0.1:$port/p/5/x" >/dev/null
-  for rep in $(seq "$REPEATS"); do
-    wrk_run "routes|$count" 32 "$DURATION" "http://127.0.0.1:$port/p/5/x"
+  ROUTE_PORT[$count]=$(free_port)
+  ROUTE_ADMIN[$count]=$(free_port)
+  start "routes-$count" "$BUILD/aitools-server" --config "$dir/aitools.env" \
+    --port "${ROUTE_PORT[$count]}" --admin-port "${ROUTE_ADMIN[$count]}"
+done
+for count in "${ROUTE_COUNTS[@]}"; do
+  wait_http "http://127.0.0.1:${ROUTE_PORT[$count]}/p/5/x"
+  $LOAD_CPU wrk -t1 -c32 -d1s -H 'Connection: keep-alive' \
+    "http://127.0.0.1:${ROUTE_PORT[$count]}/p/5/x" >/dev/null
+done
+echo "routes: ${ROUTE_COUNTS[*]}"
+for rep in $(seq "$REPEATS"); do
+  for count in "${ROUTE_COUNTS[@]}"; do
+    wrk_run "routes|$count" 32 "$DURATION" "http://127.0.0.1:${ROUTE_PORT[$count]}/p/5/x"
     # Build and swap: a changed manifest of the same size, applied by POST /admin/reload
     # (answered once the new table serves).
-    $PY "$ROOT/bench/gen_routes.py" "$count" "$dir/services/routes.json" "$((rep + 1))"
-    reload=$(curl -s -X POST -w ' %{time_total}' "http://127.0.0.1:$admin/admin/reload")
+    $PY "$ROOT/bench/gen_routes.py" "$count" "$RUN/routes-$count/services/routes.json" "$((rep + 1))"
+    reload=$(curl -s -X POST -w ' %{time_total}' "http://127.0.0.1:${ROUTE_ADMIN[$count]}/admin/reload")
     record "routes|$count" pass_ms "$($PY -c 'import json,sys; print(json.loads(sys.argv[1].rsplit(" ",1)[0])["duration_ms"])' "$reload")"
     record "routes|$count" reload_ms "$($PY -c 'import sys; print(float(sys.argv[1].rsplit(" ",1)[1]) * 1000)' "$reload")"
   done
+done
+for count in "${ROUTE_COUNTS[@]}"; do
   record "routes|$count" rss_kib "$(awk '/VmRSS/ {print $2}' "/proc/$(cat "$RUN/routes-$count.pid")/status")"
   stop "routes-$count"
 done

@@ -335,10 +335,12 @@ bool parse_route(const Value& route, const std::string& path, const std::string&
 // One lookup per route (a file may hold very many): per shape, which route declared each
 // method; the first declaring route that overlaps is the one named.
 bool check_conflicts(const std::vector<RouteSpec>& routes, std::string& error) {
-  std::unordered_map<std::string, std::array<std::optional<size_t>, http::kMethodCount>> declared;
+  // Keys view the patterns' own shapes.
+  std::unordered_map<std::string_view, std::array<std::optional<size_t>, http::kMethodCount>>
+      declared;
   declared.reserve(routes.size());
   for (size_t i = 0; i < routes.size(); ++i) {
-    const std::string shape = routes[i].pattern.shape();
+    const std::string& shape = routes[i].pattern.shape();
     auto& owners = declared[shape];
     std::optional<size_t> earlier;
     for (int m = 0; m < http::kMethodCount; ++m) {

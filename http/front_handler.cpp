@@ -174,8 +174,9 @@ void FrontHandler::onRequest(const PH::Request& request, PH::ResponseWriter writ
 
   const RouteEntry& route = state.routes->route(match.route);
   params_.clear();
-  for (size_t i = 0; i < param_values_.size() && i < route.param_names.size(); ++i)
-    params_.emplace_back(route.param_names[i], param_values_[i]);
+  const std::vector<std::string>& names = route.pattern.param_names();
+  for (size_t i = 0; i < param_values_.size() && i < names.size(); ++i)
+    params_.emplace_back(names[i], param_values_[i]);
   // Never null: RouteTable::build gives counters to every method the router serves a route for.
   const std::shared_ptr<StatusCounters>& counters = route.counters[static_cast<size_t>(*method)];
 

@@ -21,7 +21,6 @@ struct RouteEntry {
   std::string kind;
   MethodSet methods;  // as declared (HEAD is implied by GET in matching, not listed here)
   PathPattern pattern;
-  std::vector<std::string> param_names;
   services::RouteHandlerPtr handler;
   RouteDocPtr doc{};  // null when the route documents nothing
   // Requests answered, per method this route serves (as declared, plus HEAD where the router

@@ -145,6 +145,7 @@ bool PathPattern::parse(std::string_view text, PathPattern& out, std::string& er
     return false;
   }
   std::vector<PathSegment> segments;
+  segments.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '/')));
   // "/" is the root: zero segments. Otherwise each '/' starts a segment.
   for (size_t start = 1, number = 1; text != "/" && start <= text.size(); ++number) {
     if (number > kMaxSegments) {
@@ -169,28 +170,24 @@ bool PathPattern::parse(std::string_view text, PathPattern& out, std::string& er
     }
     segments.push_back(std::move(*seg));
   }
-  out.segments_ = std::move(segments);
-  out.text_ = std::string(text);
+  auto data = std::make_shared<Data>();
+  data->text = std::string(text);
+  data->shape = segments.empty() ? "/" : "";
+  for (const PathSegment& s : segments) {
+    if (s.kind != Kind::literal) data->param_names.push_back(s.text);
+    data->shape += '/';
+    data->shape += s.kind == Kind::literal ? std::string_view(s.text)
+                   : s.kind == Kind::param ? std::string_view("{}")
+                                           : std::string_view("{*}");
+  }
+  data->segments = std::move(segments);
+  out.data_ = std::move(data);
   return true;
 }
 
-std::vector<std::string> PathPattern::param_names() const {
-  std::vector<std::string> names;
-  for (const PathSegment& s : segments_)
-    if (s.kind != Kind::literal) names.push_back(s.text);
-  return names;
-}
-
-std::string PathPattern::shape() const {
-  if (segments_.empty()) return "/";
-  std::string out;
-  for (const PathSegment& s : segments_) {
-    out += '/';
-    out += s.kind == Kind::literal ? std::string_view(s.text)
-           : s.kind == Kind::param ? std::string_view("{}")
-                                   : std::string_view("{*}");
-  }
-  return out;
+const PathPattern::Data& PathPattern::data() const {
+  static const Data root{{}, "", {}, "/"};
+  return data_ ? *data_ : root;
 }
 
 struct Router::Node {

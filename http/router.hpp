@@ -37,17 +37,25 @@ class PathPattern {
   // manifest can exhaust a thread's stack.
   static constexpr size_t kMaxSegments = 128;
 
-  const std::vector<PathSegment>& segments() const { return segments_; }
-  const std::string& text() const { return text_; }
+  // Immutable once parsed: copies share one parse (a route's pattern is copied from the
+  // manifest into the compiled route and into every table that serves it).
+  const std::vector<PathSegment>& segments() const { return data().segments; }
+  const std::string& text() const { return data().text; }
   // Names of the {param}/{param*} segments in order.
-  std::vector<std::string> param_names() const;
+  const std::vector<std::string>& param_names() const { return data().param_names; }
   // The pattern with parameter names erased: "/a/{}/{*}". Two patterns with the same shape
   // match exactly the same paths, so the same method on both is a conflict.
-  std::string shape() const;
+  const std::string& shape() const { return data().shape; }
 
  private:
-  std::vector<PathSegment> segments_;
-  std::string text_;
+  struct Data {
+    std::vector<PathSegment> segments;
+    std::string text;
+    std::vector<std::string> param_names;
+    std::string shape;
+  };
+  const Data& data() const;  // a default-constructed pattern's is the root's, without text
+  std::shared_ptr<const Data> data_;
 };
 
 // Parameter values captured by a match, in pattern order.

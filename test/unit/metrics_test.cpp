@@ -28,7 +28,7 @@ RouteEntry route(std::string service, std::string_view path, std::initializer_li
   BOOST_REQUIRE_MESSAGE(PathPattern::parse(path, pattern, error), error);
   MethodSet set;
   for (Method m : methods) set.add(m);
-  return {std::move(service), "static", set, pattern, pattern.param_names(), nullptr};
+  return {std::move(service), "static", set, pattern, nullptr};
 }
 
 StatusCounters& counters(const RouteTablePtr& table, size_t index, Method method) {

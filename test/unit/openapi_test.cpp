@@ -33,7 +33,7 @@ RouteEntry route(std::string service, std::string_view path, std::initializer_li
   BOOST_REQUIRE_MESSAGE(PathPattern::parse(path, pattern, error), error);
   MethodSet set;
   for (Method m : methods) set.add(m);
-  return {std::move(service), "static", set, pattern, pattern.param_names(), nullptr, std::move(doc)};
+  return {std::move(service), "static", set, pattern, nullptr, std::move(doc)};
 }
 
 // Parses strictly: the text must be valid JSON and valid UTF-8.

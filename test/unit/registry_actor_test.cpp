@@ -72,8 +72,8 @@ std::string serve(const ServedState& state, const std::string& path) {
   if (match.status != http::MatchResult::Status::found) return "<no route>";
   const http::RouteEntry& entry = state.routes->route(match.route);
   http::Params params;
-  for (size_t i = 0; i < values.size() && i < entry.param_names.size(); ++i)
-    params.emplace_back(entry.param_names[i], values[i]);
+  for (size_t i = 0; i < values.size() && i < entry.pattern.param_names().size(); ++i)
+    params.emplace_back(entry.pattern.param_names()[i], values[i]);
   return aitools::test::call(*entry.handler, FakeRequest(path), params).body;
 }
 
