@@ -143,7 +143,10 @@ def main():
                 ("100-save burst: final state is the last write",
                  1.0 if burst["final_correct"] == "yes" else 0.0, "≥", 1.0)]
 
+    rounds = len(numbers(v, "load|aitools|steady", "rps"))
     out.append(f"## Reload under load (wrk -c32, {load_seconds} s, one change a second)\n")
+    out.append(f"Each server: {rounds} round(s) of {load_seconds} s without reloads, then {load_seconds} s "
+               "with; requests/s are the median over the rounds, failed requests their sum.\n")
     out.append("| server | requests/s, no reloads | requests/s, reloading | drop | failed requests (non-2xx + socket errors) |")
     out.append("|---|---|---|---|---|")
     for name, how in (("aitools", "manifest saved (rename)"), ("caddy", "POST /load"),
@@ -158,7 +161,7 @@ def main():
                         ("reload under load: throughput drop ≤ 5 %", (1 - reloading / steady) * 100, "≤", 5.0)]
     generations = numbers(v, "load|aitools|reloading", "generations")
     if generations:
-        out.append(f"\naitools applied {generations[0]:.0f} generations during the run.")
+        out.append(f"\naitools applied {generations[0]:.0f} generations during the reloading runs.")
     out.append("")
 
     churn = fields(v[("churn", "line")][0])

@@ -12,9 +12,9 @@ set -euo pipefail
 
 MODE=${1:-quick}
 case "$MODE" in
-  quick) DURATION=5; REPEATS=3; LOAD_SECONDS=20; LATENCY_TRIALS=200; CHURN=10000 ;;
-  full) DURATION=10; REPEATS=5; LOAD_SECONDS=60; LATENCY_TRIALS=500; CHURN=10000 ;;
-  smoke) DURATION=1; REPEATS=1; LOAD_SECONDS=3; LATENCY_TRIALS=20; CHURN=200 ;;
+  quick) DURATION=5; REPEATS=3; LOAD_SECONDS=20; LOAD_ROUNDS=2; LATENCY_TRIALS=200; CHURN=10000 ;;
+  full) DURATION=10; REPEATS=5; LOAD_SECONDS=60; LOAD_ROUNDS=2; LATENCY_TRIALS=500; CHURN=10000 ;;
+  smoke) DURATION=1; REPEATS=1; LOAD_SECONDS=3; LOAD_ROUNDS=1; LATENCY_TRIALS=20; CHURN=200 ;;
   *) echo "usage: bench/run.sh [quick|full|smoke]" >&2; exit 2 ;;
 esac
 ROUTE_COUNTS=(10 1000 10000 100000)
@@ -293,21 +293,24 @@ record "burst" line "$($LOAD_CPU "$BUILD/reload-bench" burst "$AITOOLS_PORT" \
 # ---- 3. reload under load -----------------------------------------------------------------
 
 # under_load NAME URL CHANGE_COMMAND: wrk for LOAD_SECONDS without, then with one change a
-# second.
+# second; LOAD_ROUNDS such pairs, so that one slow moment of the machine does not decide the
+# drop.
 under_load() {
   local name=$1 url=$2 change=$3
-  echo "under load: $name, no reloads"
-  wrk_run "load|$name|steady" 32 "$LOAD_SECONDS" "$url"
-  echo "under load: $name, one reload a second"
-  (
-    for i in $(seq "$LOAD_SECONDS"); do
-      sleep 1
-      $change "$i" || echo "reload $i failed" >&2
-    done
-  ) &
-  local changer=$!
-  wrk_run "load|$name|reloading" 32 "$LOAD_SECONDS" "$url"
-  wait "$changer"
+  for round in $(seq "$LOAD_ROUNDS"); do
+    echo "under load: $name, no reloads (round $round/$LOAD_ROUNDS)"
+    wrk_run "load|$name|steady" 32 "$LOAD_SECONDS" "$url"
+    echo "under load: $name, one reload a second (round $round/$LOAD_ROUNDS)"
+    (
+      for i in $(seq "$LOAD_SECONDS"); do
+        sleep 1
+        $change "$(((round - 1) * LOAD_SECONDS + i))" || echo "reload $i failed" >&2
+      done
+    ) &
+    local changer=$!
+    wrk_run "load|$name|reloading" 32 "$LOAD_SECONDS" "$url"
+    wait "$changer"
+  done
 }
 cp "$RUN/aitools/services/bench.json" "$RUN/aitools/bench.json.template"
 aitools_change() {
