@@ -204,9 +204,12 @@ bool parse_methods(const Value& value, const std::string& route_path, http::Meth
   std::string problem;
   if (value.IsString()) {
     const auto method = method_named(value, problem);
-    if (!method) error = at(field_path(route_path, "method"), problem);
-    if (method) out.add(*method);
-    return method.has_value();
+    if (!method) {
+      error = at(field_path(route_path, "method"), problem);
+      return false;
+    }
+    out.add(*method);
+    return true;
   }
   const std::string path = field_path(route_path, "method");
   if (!value.IsArray() || value.Empty()) {

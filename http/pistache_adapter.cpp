@@ -52,6 +52,20 @@ bool is_decimal(std::string_view text) {
          text.find_first_not_of(" \t", end) == std::string_view::npos;
 }
 
+// Settles `settlement` once the write behind `written` is done or failed; after a successful
+// write, first shuts down `closing`'s socket if given: Pistache never closes a connection by
+// itself after a response, and the end of the stream makes its reactor release the peer.
+void settle_after(Pistache::Async::Promise<ssize_t> written,
+                  std::shared_ptr<Settlement> settlement,
+                  std::shared_ptr<Pistache::Tcp::Peer> closing = nullptr) {
+  written.then(
+      [settlement, closing](ssize_t) {
+        if (closing) ::shutdown(closing->fd(), SHUT_RDWR);
+        settlement->settle();
+      },
+      [settlement](std::exception_ptr) { settlement->settle(); });
+}
+
 }  // namespace
 
 PistacheRequest::PistacheRequest(const PH::Request& request)
@@ -174,15 +188,8 @@ PendingWritePtr send(PH::ResponseWriter& writer, const ReplyFrame& frame, const 
   const bool close = options.close || !frame.keep_alive;
   std::string text = render_response(frame, response, close);
   const size_t size = text.size();
-  peer->send(Pistache::RawBuffer(std::move(text), size))
-      .then(
-          [peer, settlement, close](ssize_t) {
-            // Pistache never closes a connection by itself after a response; shutting the
-            // socket down makes its reactor see the end of the stream and release the peer.
-            if (close) ::shutdown(peer->fd(), SHUT_RDWR);
-            settlement->settle();
-          },
-          [settlement](std::exception_ptr) { settlement->settle(); });
+  settle_after(peer->send(Pistache::RawBuffer(std::move(text), size)), std::move(settlement),
+               close ? peer : nullptr);
   return write;
 }
 
@@ -198,10 +205,8 @@ void send_empty(Pistache::Tcp::Peer& peer, std::function<void()> on_settled) {
     peer.send(Pistache::RawBuffer(std::string(), 0));
     return;
   }
-  auto settlement = std::make_shared<Settlement>(std::move(on_settled), nullptr);
-  peer.send(Pistache::RawBuffer(std::string(), 0))
-      .then([settlement](ssize_t) { settlement->settle(); },
-            [settlement](std::exception_ptr) { settlement->settle(); });
+  settle_after(peer.send(Pistache::RawBuffer(std::string(), 0)),
+               std::make_shared<Settlement>(std::move(on_settled), nullptr));
 }
 
 void EndpointShutdown::operator()(PH::Endpoint* endpoint) const {
